@@ -1,1 +1,40 @@
+"""Pseudonymous, encrypted storage: inbox, addresses, sessions and outbox on SQLite or PostgreSQL.
 
+    keyring, created = Keyring.load_or_create(path)
+    db = await open_database("sqlite+aiosqlite:///./tsunagu.db")
+    store = Store(db, keyring)
+
+See store.py for what each call guarantees, keys.py for the key file and encryption.
+"""
+
+from storage.db import Database, open_database
+from storage.errors import (
+    ConcurrentUpdate,
+    DecryptError,
+    KeyFileError,
+    StorageError,
+    TamperedValue,
+    UnknownKeyId,
+    UnsupportedDatabase,
+)
+from storage.keys import Keyring
+from storage.store import InboxItem, NewEvent, OutboxItem, Outgoing, Store, StoredSession
+
+__all__ = [
+    "ConcurrentUpdate",
+    "Database",
+    "DecryptError",
+    "InboxItem",
+    "KeyFileError",
+    "Keyring",
+    "NewEvent",
+    "OutboxItem",
+    "Outgoing",
+    "StorageError",
+    "Store",
+    "StoredSession",
+    "TamperedValue",
+    "UnknownKeyId",
+    "UnsupportedDatabase",
+    "open_database",
+]

@@ -1,0 +1,140 @@
+"""Database set-up: one async engine for SQLite (aiosqlite) or PostgreSQL (asyncpg), same code.
+
+SQLite gets WAL (readers never wait for the writer), a busy timeout (other processes on the
+same file wait instead of failing), foreign keys, and synchronous=FULL so that a transaction is
+on disk when commit returns: the webhook acknowledges an event only after that.
+
+SQLite allows one writer at a time. Write transactions start with BEGIN IMMEDIATE, so they take
+the write lock up front instead of failing half-way when a read turns into a write; inside one
+process they also queue on an asyncio lock, so they wait in the event loop rather than in
+SQLite's sleeping busy handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+from sqlmodel import SQLModel
+
+from storage import tables as _tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.errors import UnsupportedDatabase
+
+_WRITE = "tsunagu_write"
+_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+
+
+class Database:
+    """An open database: the engine, its dialect name, and an ORM session factory.
+
+    `Store` is the intended way in; `engine` and `sessions` are there for tools and tests.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, dialect: str) -> None:
+        self.engine = engine
+        self.dialect = dialect
+        self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
+            engine, expire_on_commit=False
+        )
+        self._write_engine = engine.execution_options(**{_WRITE: True})
+        self._write_lock = asyncio.Lock() if dialect == "sqlite" else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed when the block ends, rolled back if it raises."""
+        if self._write_lock is None:
+            async with self._write_engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self._write_engine.begin() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """One read-only transaction (a consistent snapshot on both backends)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def _normalise_url(url: str) -> URL:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise UnsupportedDatabase(f"not a database URL: {url.split('@')[-1]!r}") from None
+    backend = parsed.get_backend_name()
+    if backend not in _DRIVERS:
+        raise UnsupportedDatabase(
+            f"unsupported database {backend!r}; use sqlite+aiosqlite:///FILE or "
+            "postgresql+asyncpg://USER@HOST/DB"
+        )
+    return parsed.set(drivername=_DRIVERS[backend])
+
+
+async def open_database(
+    url: str,
+    *,
+    echo: bool = False,
+    search_path: str | None = None,
+    sqlite_synchronous: str = "FULL",
+    pool_size: int | None = None,
+) -> Database:
+    """Create the engine, set SQLite's pragmas, and create missing tables.
+
+    `sqlite:///x.db` and `postgresql://...` are accepted and given their async driver.
+    `search_path` (PostgreSQL only) puts the tables in that schema, e.g. one per test.
+    """
+    parsed = _normalise_url(url)
+    dialect = parsed.get_backend_name()
+    kwargs: dict[str, Any] = {"echo": echo}
+    if dialect == "sqlite":
+        if search_path is not None:
+            raise UnsupportedDatabase("search_path applies to PostgreSQL only")
+        if parsed.database in (None, "", ":memory:"):
+            kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own empty DB
+    else:
+        if search_path is not None:
+            kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
+        if pool_size is not None:
+            kwargs["pool_size"] = pool_size
+    engine = create_async_engine(parsed, **kwargs)
+    if dialect == "sqlite":
+        _sqlite_events(engine, synchronous=sqlite_synchronous)
+    async with engine.begin() as conn:
+        await conn.run_sync(SQLModel.metadata.create_all)
+    return Database(engine, dialect=dialect)
+
+
+def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:
+    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise UnsupportedDatabase(f"unknown SQLite synchronous setting {synchronous!r}")
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN, instead of the driver's implicit one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON",
+                       f"synchronous={synchronous.upper()}"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(_WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

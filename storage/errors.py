@@ -1,0 +1,34 @@
+"""The storage package's exceptions: one root, typed subclasses for the failures callers expect."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Root of everything `storage` raises on purpose."""
+
+
+class ConcurrentUpdate(StorageError):
+    """Someone else changed (or created) the session since it was loaded; reload and retry."""
+
+
+class KeyFileError(StorageError):
+    """The key file is missing, unsafe (group/world readable), unreadable or malformed.
+
+    The message names the path and what is wrong, never any key material.
+    """
+
+
+class DecryptError(StorageError):
+    """A stored value could not be decrypted. The message never carries plaintext or key bytes."""
+
+
+class UnknownKeyId(DecryptError):
+    """The value was encrypted under a key id the key file no longer holds."""
+
+
+class TamperedValue(DecryptError):
+    """Authentication failed: the ciphertext was altered or moved to another row or purpose."""
+
+
+class UnsupportedDatabase(StorageError):
+    """The database URL names a backend other than SQLite or PostgreSQL."""
