@@ -2,8 +2,8 @@
 
 The key file is JSON, mode 0600:
 
-    {"format": 1, "current": "k2",
-     "data_keys": {"k1": "<urlsafe b64 of 32 bytes>", "k2": "..."},
+    {"format": 1, "current": "k2-5e0c1a",
+     "data_keys": {"k1-9f3b07": "<urlsafe b64 of 32 bytes>", "k2-5e0c1a": "..."},
      "pseudonym_key": "<urlsafe b64 of 32 bytes>"}
 
 Rotation adds a data key and makes it current; old keys stay so old rows still decrypt. The
@@ -51,8 +51,8 @@ class Keyring:
         if current not in data_keys:
             raise KeyFileError(f"current key id {current!r} is not among the data keys")
         for key_id, key in data_keys.items():
-            if not key_id or ":" in key_id or len(key) != _KEY_BYTES:
-                raise KeyFileError(f"data key {key_id!r} must be {_KEY_BYTES} bytes with an id without ':'")
+            if not key_id or ":" in key_id or "|" in key_id or len(key) != _KEY_BYTES:
+                raise KeyFileError(f"data key {key_id!r} must be {_KEY_BYTES} bytes, its id without ':' or '|'")
         if len(pseudonym_key) < _KEY_BYTES:
             raise KeyFileError(f"pseudonym key must be at least {_KEY_BYTES} bytes")
         self._keys = dict(data_keys)
@@ -76,7 +76,8 @@ class Keyring:
     @classmethod
     def generate(cls) -> Keyring:
         """A fresh keyring in memory (tests, and the first start)."""
-        return cls(data_keys={"k1": AESGCM.generate_key(bit_length=256)}, current="k1",
+        key_id = _new_key_id(1)
+        return cls(data_keys={key_id: AESGCM.generate_key(bit_length=256)}, current=key_id,
                    pseudonym_key=secrets.token_bytes(_KEY_BYTES))
 
     @classmethod
@@ -127,8 +128,8 @@ class Keyring:
         """
         path = Path(path)
         old = cls.load(path)
-        numbers = [int(k[1:]) for k in old._keys if k[:1] == "k" and k[1:].isdigit()]
-        new_id = f"k{max(numbers, default=0) + 1}"
+        numbers = [int(n) for n in (k[1:].split("-")[0] for k in old._keys) if n.isdigit()]
+        new_id = _new_key_id(max(numbers, default=0) + 1)
         keys = dict(old._keys)
         keys[new_id] = AESGCM.generate_key(bit_length=256)
         new = cls(data_keys=keys, current=new_id, pseudonym_key=old._pseudonym_key)
@@ -199,6 +200,12 @@ class Keyring:
             return aead.decrypt(blob[:_NONCE], blob[_NONCE:], aad)
         except InvalidTag:
             raise TamperedValue("stored value failed authentication (altered or moved)") from None
+
+
+def _new_key_id(number: int) -> str:
+    """`k<n>-<random>`: the number orders rotations; the random part keeps key ids of different
+    key files apart, so a value read with the wrong key file says "unknown key", not "tampered"."""
+    return f"k{number}-{secrets.token_hex(3)}"
 
 
 def _write_new(path: Path, content: bytes) -> None:

@@ -88,6 +88,13 @@ def _aad(*parts: str) -> bytes:
     return "|".join(parts).encode()
 
 
+def _aware(*values: datetime | None) -> None:
+    """Refuse naive datetimes up front (the column type would too, wrapped in SQLAlchemy's error)."""
+    for value in values:
+        if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+            raise ValueError("naive datetime given to storage; pass a timezone-aware (UTC) datetime")
+
+
 def _short(error: str) -> str:
     return error[:_ERROR_MAX]
 
@@ -109,6 +116,7 @@ class Store:
         """
         if not events:
             return []
+        _aware(*(e.received_at for e in events))
         rows = [
             (e, self._keys.encrypt(e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or "")))
             for e in events
@@ -144,11 +152,13 @@ class Store:
         ]
 
     async def mark_event_done(self, inbox_id: int, *, now: datetime) -> None:
+        _aware(now)
         async with self._db.write() as conn:
             await conn.execute(_finish_event(inbox_id, status="done", now=now, error=None))
 
     async def mark_event_failed(self, inbox_id: int, *, now: datetime, error: str) -> None:
         """`error` is a short code or exception class name, never text from the person."""
+        _aware(now)
         async with self._db.write() as conn:
             await conn.execute(_finish_event(inbox_id, status="failed", now=now, error=_short(error)))
 
@@ -159,6 +169,7 @@ class Store:
         redelivery a no-op, so `before` should be well past the platform's redelivery window.
         Returns the number of rows deleted.
         """
+        _aware(before)
         async with self._db.write() as conn:
             a = await conn.execute(delete(_inbox).where(
                 _inbox.c.status != "pending", _inbox.c.received_at < before))
@@ -171,6 +182,7 @@ class Store:
     async def remember_address(self, *, channel: str, pseudonym: str, platform_user_id: str,
                                now: datetime) -> None:
         """Record how to reach `pseudonym`; the only place a platform user id is stored."""
+        _aware(now)
         token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
         stmt = self._insert(_address).values(
             pseudonym=pseudonym, channel=channel, platform_user_id_enc=token, updated_at=now)
@@ -220,6 +232,7 @@ class Store:
         changed the session since, nothing is written and ConcurrentUpdate is raised. `state`
         None ends the session (deletes the row). Returns the new version, or None if deleted.
         """
+        _aware(now, wake_at, *(m.reply_token_expires_at for m in outgoing))
         state_token = None
         if state is not None:
             encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
@@ -285,6 +298,7 @@ class Store:
 
     async def due_sessions(self, now: datetime, *, limit: int = 500) -> list[str]:
         """Pseudonyms whose wake-up time (reminder, expiry) has come, earliest first."""
+        _aware(now)
         stmt = (select(_session.c.pseudonym)
                 .where(_session.c.wake_at.is_not(None), _session.c.wake_at <= now)
                 .order_by(_session.c.wake_at, _session.c.pseudonym).limit(limit))
@@ -299,6 +313,7 @@ class Store:
         A later message never overtakes an earlier one: while a person's oldest message waits
         for a retry, nothing else of theirs is due.
         """
+        _aware(now)
         heads = (select(func.min(_outbox.c.id).label("id"))
                  .where(_outbox.c.status == "pending")
                  .group_by(_outbox.c.pseudonym)
@@ -324,6 +339,7 @@ class Store:
 
     async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""
+        _aware(now)
         stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
                 .values(status="sent", finished_at=now, attempts=_outbox.c.attempts + 1,
                         reply_token_enc=None, error=None))
@@ -333,6 +349,7 @@ class Store:
     async def mark_retry(self, outbox_id: int, *, next_attempt_at: datetime, error: str,
                          reply_token_spent: bool = False) -> None:
         """Try again at `next_attempt_at`; with `reply_token_spent` the next try pushes instead."""
+        _aware(next_attempt_at)
         values: dict[str, Any] = {"attempts": _outbox.c.attempts + 1,
                                   "next_attempt_at": next_attempt_at, "error": _short(error)}
         if reply_token_spent:
@@ -344,6 +361,7 @@ class Store:
 
     async def mark_undeliverable(self, outbox_id: int, *, now: datetime, error: str) -> None:
         """Give up on this message (e.g. a 4xx other than 429); the person's next one may go."""
+        _aware(now)
         stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
                 .values(status="undeliverable", finished_at=now, attempts=_outbox.c.attempts + 1,
                         reply_token_enc=None, error=_short(error)))
