@@ -112,7 +112,9 @@ def run_explain(args: argparse.Namespace) -> int:
         urgent=args.urgent, avoid_own_area=args.avoid_own_area,
     )
     hotlines = routing.load_hotlines(args.hotlines) if args.hotlines else None
-    decision = routing.route(request, directory, _loads(args.load), _at(args.at), hotlines=hotlines)
+    # Shown on the directory's clock (JST rather than "UTC+09:00"); the instant is the same.
+    at = _at(args.at).astimezone(directory.timezone)
+    decision = routing.route(request, directory, _loads(args.load), at, hotlines=hotlines)
     if args.json:
         print(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
     else:

@@ -1,0 +1,189 @@
+"""create_app(settings): the one factory that assembles the service.
+
+Resources that open and close (keys and database, the LINE client, the background workers) are
+`cleanup_ctx` generators, in that order, so they close in reverse. A channel whose credentials
+are absent is not mounted, and the log says so once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
+
+from storage import Database, Keyring, Store, open_database
+
+from .delivery import ChannelSender, OutboxPump
+from .dispatch import ChannelSpec, Dispatcher, HandoffSink, LoggingHandoff
+from .flowlib import FlowLibrary
+from .line import translate as line_translate
+from .line.sender import LineSender
+from .line.webhook import LineWebhook
+from .metrics import Metrics
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Callable)
+METRICS = web.AppKey("metrics", Metrics)
+KEYRING = web.AppKey("keyring", Keyring)
+DATABASE = web.AppKey("database", Database)
+STORE = web.AppKey("store", Store)
+FLOWS = web.AppKey("flows", FlowLibrary)
+LINE_API = web.AppKey("line_api", AsyncMessagingApi)
+SENDERS = web.AppKey("senders", dict)
+DISPATCHER = web.AppKey("dispatcher", Dispatcher)
+OUTBOX = web.AppKey("outbox", OutboxPump)
+LINE_WEBHOOK = web.AppKey("line_webhook", LineWebhook)
+HANDOFF = web.AppKey("handoff", object)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(
+    settings: Settings, *, clock: Clock = utcnow, handoff: HandoffSink | None = None
+) -> web.Application:
+    app = web.Application(client_max_size=settings.max_body_bytes)
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app[METRICS] = metrics = Metrics()
+    app[SENDERS] = {}
+    app[HANDOFF] = handoff or LoggingHandoff(metrics)
+    app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_flows)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_view)
+    if settings.line_enabled:
+        app.cleanup_ctx.append(_line)
+        app.router.add_post("/webhooks/line", line_webhook)
+    else:
+        log.info("LINE not mounted: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not both set")
+    app.cleanup_ctx.append(_workers)
+    return app
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    keyring, created = Keyring.load_or_create(settings.key_file)
+    if created:
+        log.warning(
+            "created a new key file at %s: back it up and keep it apart from the database; "
+            "without it the stored conversations cannot be read",
+            settings.key_file,
+        )
+    app[KEYRING] = keyring
+    app[DATABASE] = database = await open_database(settings.database_url)
+    app[STORE] = Store(database, keyring)
+    try:
+        yield
+    finally:
+        await database.close()
+
+
+async def _flows(app: web.Application) -> AsyncIterator[None]:
+    library = FlowLibrary(app[SETTINGS].flows_dir)
+    for problem in library.load():
+        log.error("flow not loaded: %s", problem)
+    app[FLOWS] = library
+    yield
+
+
+async def _line(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    config = Configuration(host=settings.line_api_base_url, access_token=settings.line_channel_access_token)
+    config.connection_pool_maxsize = settings.line_pool_size
+    client = AsyncApiClient(config)
+    app[LINE_API] = api = AsyncMessagingApi(client)
+    app[SENDERS]["line"] = LineSender(api, clock=app[CLOCK])
+    try:
+        yield
+    finally:
+        await client.close()
+
+
+async def _workers(app: web.Application) -> AsyncIterator[None]:
+    settings, store, metrics, clock = app[SETTINGS], app[STORE], app[METRICS], app[CLOCK]
+    senders: dict[str, ChannelSender] = app[SENDERS]
+    pump = OutboxPump(
+        store=store, senders=senders, metrics=metrics, clock=clock, poll_seconds=settings.sender_poll_seconds
+    )
+    dispatcher = Dispatcher(
+        store=store,
+        keyring=app[KEYRING],
+        flows=app[FLOWS],
+        metrics=metrics,
+        clock=clock,
+        channels={
+            "line": ChannelSpec(
+                batch_size=line_translate.MAX_MESSAGES_PER_CALL,
+                reply_ttl=timedelta(seconds=settings.reply_token_ttl_seconds),
+            )
+        },
+        handoff=app[HANDOFF],
+        wake_sender=pump.wake,
+    )
+    app[OUTBOX], app[DISPATCHER] = pump, dispatcher
+    if settings.line_enabled:
+        app[LINE_WEBHOOK] = LineWebhook(
+            channel_secret=settings.line_channel_secret or "",
+            store=store,
+            keyring=app[KEYRING],
+            metrics=metrics,
+            clock=clock,
+            submit=dispatcher.submit,
+            max_body_bytes=settings.max_body_bytes,
+        )
+    dispatcher.submit(await store.pending_events())  # what was acknowledged before a restart
+    tasks = [
+        asyncio.create_task(pump.run(), name="outbox"),
+        asyncio.create_task(_timers(dispatcher, store, clock, settings.timer_poll_seconds), name="timers"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await dispatcher.close()
+
+
+async def _timers(dispatcher: Dispatcher, store: Store, clock: Clock, every: float) -> None:
+    """Reminders and expiry: sessions whose wake time has come get a tick, in their person's order."""
+    while True:
+        try:
+            for pseudonym in await store.due_sessions(clock()):
+                dispatcher.submit_tick(pseudonym)
+        except Exception as exc:
+            log.error("timer pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(every)
+
+
+async def line_webhook(request: web.Request) -> web.Response:
+    return await request.app[LINE_WEBHOOK].handle(request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    try:
+        counts = await request.app[STORE].counts()
+    except Exception as exc:
+        return web.json_response({"status": "unavailable", "error": type(exc).__name__}, status=503)
+    return web.json_response({"status": "ok", **counts})
+
+
+async def metrics_view(request: web.Request) -> web.Response:
+    metrics = request.app[METRICS]
+    with contextlib.suppress(Exception):
+        metrics.outbox_pending.set((await request.app[STORE].counts()).get("outbox_pending", 0))
+    return web.Response(body=metrics.render(), content_type="text/plain", charset="utf-8")

@@ -1,0 +1,125 @@
+"""The outbox pump: delivers what the dispatcher committed, per person in order, retrying with backoff.
+
+Nothing is dropped while a platform is down: a row stays pending, its next attempt pushed back
+(exponential, capped, with jitter, or the platform's Retry-After), until the platform takes it
+or refuses it for good (a 4xx other than 429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from storage import OutboxItem, Store
+
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Sent:
+    method: str  # "reply", "push", ...
+
+
+@dataclass(frozen=True)
+class Retry:
+    reason: str  # a short code, never text from the platform or the person
+    reply_token_spent: bool = False
+    after: timedelta | None = None  # None: exponential backoff; timedelta(0): at once
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+Result = Sent | Retry | Refused
+
+
+class ChannelSender(Protocol):
+    async def send(self, item: OutboxItem, address: str | None) -> Result: ...
+
+
+def backoff(attempts: int) -> timedelta:
+    seconds = min(MAX_BACKOFF.total_seconds(), 2.0 ** min(attempts, 12))
+    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
+
+
+class OutboxPump:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        senders: Mapping[str, ChannelSender],
+        metrics: Metrics,
+        clock: Callable[[], datetime],
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.senders = senders
+        self.metrics = metrics
+        self.clock = clock
+        self.poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                delivered = await self.run_once()
+            except Exception as exc:  # the database may be briefly unavailable; try again soon
+                log.error("outbox pass failed: %s", type(exc).__name__)
+                delivered = 0
+            if delivered:
+                continue  # more may be waiting behind what was just sent
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        """One pass over what is due; returns how many rows reached a final state."""
+        items = await self.store.due_outbox(self.clock())
+        if not items:
+            return 0
+        results = await asyncio.gather(*(self._deliver(item) for item in items))
+        return sum(results)
+
+    async def _deliver(self, item: OutboxItem) -> int:
+        sender = self.senders.get(item.channel)
+        if sender is None:
+            await self.store.mark_retry(
+                item.id, next_attempt_at=self.clock() + backoff(item.attempts), error="channel-not-mounted"
+            )
+            return 0
+        address = await self.store.address_of(item.pseudonym)
+        try:
+            result = await sender.send(item, address[1] if address else None)
+        except Exception as exc:  # a bug or an unexpected client error: keep the row, try later
+            result = Retry(type(exc).__name__)
+        now = self.clock()
+        if isinstance(result, Sent):
+            await self.store.mark_sent(item.id, now=now)
+            self.metrics.replies_sent.labels(item.channel, result.method).inc()
+            return 1
+        self.metrics.send_failures.labels(item.channel, result.reason).inc()
+        if isinstance(result, Refused):
+            log.warning("outbox %s refused by %s: %s", item.id, item.channel, result.reason)
+            await self.store.mark_undeliverable(item.id, now=now, error=result.reason)
+            return 1
+        delay = result.after if result.after is not None else backoff(item.attempts)
+        await self.store.mark_retry(
+            item.id, next_attempt_at=now + delay, error=result.reason, reply_token_spent=result.reply_token_spent
+        )
+        return 1 if delay <= timedelta(0) else 0

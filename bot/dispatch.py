@@ -1,0 +1,285 @@
+"""From a stored inbound event to a new session state and outgoing messages, in order per person.
+
+Each person (pseudonym) has a queue and at most one task draining it, so events of one person are
+handled one at a time and in arrival order while different people proceed concurrently. The
+state and the outgoing messages of one event are written in one transaction (`Store.commit_turn`);
+the optimistic version check makes a second process that raced us retry on fresh state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from flows import engine
+from flows.engine import Handoff, Input, Message, Turn
+from storage import ConcurrentUpdate, InboxItem, Keyring, Outgoing, Store
+
+from . import texts
+from .events import Inbound
+from .flowlib import FlowLibrary
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+GROUP_NOTICE_EVERY = timedelta(hours=24)
+MAX_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """What the dispatcher must know of a channel to shape its outgoing rows."""
+
+    batch_size: int  # messages per platform call (LINE: 5)
+    reply_ttl: timedelta | None  # how long a reply token stays usable; None: no reply tokens
+
+
+class HandoffSink(Protocol):
+    """The seam to the desk: receives the end of an intake (issue: counselor handoff)."""
+
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None: ...
+
+
+class LoggingHandoff:
+    """Until a desk is configured: count the handoff and keep the person in the waiting state."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+        self.metrics.handoffs.labels(channel).inc()
+        log.info("handoff person=%s urgent=%s (no desk configured yet)", pseudonym[:8], handoff.urgent)
+
+
+@dataclass(frozen=True)
+class _Tick:
+    pseudonym: str
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        keyring: Keyring,
+        flows: FlowLibrary,
+        metrics: Metrics,
+        clock: Clock,
+        channels: dict[str, ChannelSpec],
+        handoff: HandoffSink,
+        wake_sender: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.store = store
+        self.keyring = keyring
+        self.flows = flows
+        self.metrics = metrics
+        self.clock = clock
+        self.channels = channels
+        self.handoff_sink = handoff
+        self.wake_sender = wake_sender
+        self._queues: dict[str, asyncio.Queue[InboxItem | _Tick]] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def submit(self, items: Sequence[InboxItem]) -> None:
+        for item in items:
+            self._enqueue(item.pseudonym or f"event:{item.id}", item)
+
+    def submit_tick(self, pseudonym: str) -> None:
+        self._enqueue(pseudonym, _Tick(pseudonym))
+
+    def _enqueue(self, key: str, job: InboxItem | _Tick) -> None:
+        queue = self._queues.get(key)
+        if queue is None:
+            queue = self._queues[key] = asyncio.Queue()
+        queue.put_nowait(job)
+        if key not in self._tasks:
+            self._idle.clear()
+            self._tasks[key] = asyncio.create_task(self._drain(key, queue), name=f"person-{key[:8]}")
+
+    async def _drain(self, key: str, queue: asyncio.Queue[InboxItem | _Tick]) -> None:
+        try:
+            while not queue.empty():
+                job = queue.get_nowait()
+                try:
+                    if isinstance(job, _Tick):
+                        await self._run(job.pseudonym, self._tick)
+                    else:
+                        await self._process(job)
+                except Exception as exc:  # one bad event must not stop the person's queue
+                    log.error("processing failed person=%s error=%s", key[:8], type(exc).__name__)
+                    if isinstance(job, InboxItem):
+                        self.metrics.events_processed.labels(job.channel, "failed").inc()
+                        await self.store.mark_event_failed(job.id, now=self.clock(), error=type(exc).__name__)
+        finally:
+            del self._tasks[key]
+            self._queues.pop(key, None)
+            if not self._tasks:
+                self._idle.set()
+
+    async def join(self) -> None:
+        """Wait until every queued job has been processed (tests, shutdown, benchmarks)."""
+        while self._tasks:
+            await self._idle.wait()
+
+    async def close(self) -> None:
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+
+    # -- one inbound event ---------------------------------------------------------------------
+
+    async def _process(self, item: InboxItem) -> None:
+        started = time.perf_counter()
+        inbound = Inbound.from_bytes(item.payload)
+        outcome = "ignored"
+        if item.pseudonym is None or inbound.standby:
+            await self.store.mark_event_done(item.id, now=self.clock())
+            outcome = "standby" if inbound.standby else "ignored"
+        elif inbound.source != "user":
+            outcome = await self._run(item.pseudonym, self._group, inbound=inbound, item=item)
+        else:
+            outcome = await self._run(item.pseudonym, self._person, inbound=inbound, item=item)
+        self.metrics.events_processed.labels(item.channel, outcome).inc()
+        self.metrics.processing_seconds.labels(item.channel).observe(time.perf_counter() - started)
+
+    async def _run(self, pseudonym: str, step: Callable[..., Awaitable[str]], **kwargs: object) -> str:
+        """Run one step under the optimistic lock; retry on fresh state if another process raced us."""
+        for _ in range(MAX_RETRIES):
+            try:
+                return await step(pseudonym, **kwargs)
+            except ConcurrentUpdate:
+                await asyncio.sleep(0.01)
+        raise ConcurrentUpdate(f"gave up after {MAX_RETRIES} conflicting updates")
+
+    async def _person(self, pseudonym: str, *, inbound: Inbound, item: InboxItem) -> str:
+        now = self.clock()
+        stored = await self.store.load_session(pseudonym)
+        state = stored.state if stored else None
+        version = stored.version if stored else None
+        status = state.get("status") if state else None
+
+        if inbound.kind == "unfollow":
+            if stored is None:
+                await self.store.mark_event_done(item.id, now=now)
+                return "unfollow"
+            await self._commit(pseudonym, version, None, (), inbound, item, now)
+            return "unfollow"
+        if inbound.kind not in ("message", "follow"):
+            await self.store.mark_event_done(item.id, now=now)
+            return "ignored"
+
+        if inbound.kind == "follow" or status in (None, "ended"):
+            await self.store.remember_address(
+                channel=inbound.channel, pseudonym=pseudonym, platform_user_id=inbound.address, now=now
+            )
+            flow = self.flows.current()
+            turn = engine.start(flow, now=now)
+        elif status == "handoff":
+            turn = self._while_waiting(state, inbound, now)
+        else:
+            flow = self.flows.for_session(state)
+            turn = engine.resume(flow, state, Input(text=inbound.text, media=inbound.media), now=now)
+
+        await self._commit(pseudonym, version, turn, turn.messages, inbound, item, now)
+        for effect in turn.effects:
+            if isinstance(effect, Handoff):
+                await self.handoff_sink.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
+        return "answered"
+
+    def _while_waiting(self, state: dict, inbound: Inbound, now: datetime) -> Turn:
+        """Between the end of the intake and a counselor: a holding line, and the global commands."""
+        flow = self.flows.for_session(state)
+        command = engine.command_for(flow, inbound.text) if inbound.text else None
+        if command == "restart":
+            return engine.start(flow, now=now, language=state.get("language"))
+        if command == "stop":
+            ended = dict(state, status="ended")
+            return Turn(session=ended, messages=(Message(texts.text("ended", state.get("language"))),), effects=())
+        return Turn(session=state, messages=(Message(texts.text("waiting", state.get("language"))),), effects=())
+
+    async def _group(self, pseudonym: str, *, inbound: Inbound, item: InboxItem) -> str:
+        """Groups and rooms: one short line now and then, nothing else; nothing about them is kept."""
+        now = self.clock()
+        stored = await self.store.load_session(pseudonym)
+        last = stored.state.get("group_notice_at") if stored else None
+        if inbound.kind not in ("message", "join") or (
+            last and now - datetime.fromisoformat(last) < GROUP_NOTICE_EVERY
+        ):
+            await self.store.mark_event_done(item.id, now=now)
+            return "ignored"
+        turn = Turn(
+            session={"group_notice_at": now.isoformat()},
+            messages=(Message(texts.text("group_only_one_to_one", None)),),
+            effects=(),
+        )
+        await self._commit(pseudonym, stored.version if stored else None, turn, turn.messages, inbound, item, now)
+        return "group"
+
+    async def _tick(self, pseudonym: str) -> str:
+        now = self.clock()
+        stored = await self.store.load_session(pseudonym)
+        if stored is None or stored.state.get("status") != "active":
+            return "tick"
+        turn = engine.tick(self.flows.for_session(stored.state), stored.state, now=now)
+        if not turn.messages and turn.session == stored.state:
+            return "tick"
+        await self._commit(pseudonym, stored.version, turn, turn.messages, None, None, now)
+        return "tick"
+
+    # -- writing ----------------------------------------------------------------------------
+
+    async def _commit(
+        self,
+        pseudonym: str,
+        version: int | None,
+        turn: Turn | None,
+        messages: Sequence[Message],
+        inbound: Inbound | None,
+        item: InboxItem | None,
+        now: datetime,
+    ) -> None:
+        channel = inbound.channel if inbound else await self._channel_of(pseudonym)
+        state = turn.session if turn else None
+        if state is not None and state.get("status") == "ended":
+            state = None  # an ended conversation is not kept
+        await self.store.commit_turn(
+            pseudonym=pseudonym,
+            expected_version=version,
+            state=state,
+            wake_at=turn.wake_at if turn and state is not None and "status" in state else None,
+            outgoing=self._outgoing(channel, messages, inbound),
+            inbox_id=item.id if item else None,
+            now=now,
+        )
+        if messages:
+            self.wake_sender()
+
+    async def _channel_of(self, pseudonym: str) -> str:
+        address = await self.store.address_of(pseudonym)
+        return address[0] if address else "line"
+
+    def _outgoing(self, channel: str, messages: Sequence[Message], inbound: Inbound | None) -> list[Outgoing]:
+        spec = self.channels.get(channel) or ChannelSpec(batch_size=5, reply_ttl=None)
+        rows: list[Outgoing] = []
+        for start in range(0, len(messages), spec.batch_size):
+            batch = [
+                {"text": m.text, "choices": [{"label": c.label, "value": c.value} for c in m.choices]}
+                for m in messages[start : start + spec.batch_size]
+            ]
+            token = expires = None
+            if start == 0 and inbound and inbound.reply_token and spec.reply_ttl:
+                token, expires = inbound.reply_token, inbound.occurred_at + spec.reply_ttl
+            payload = json.dumps(batch, ensure_ascii=False).encode()
+            rows.append(Outgoing(channel=channel, payload=payload, reply_token=token, reply_token_expires_at=expires))
+        return rows

@@ -1,0 +1,42 @@
+"""Channel-neutral values that cross from the adapters into the dispatcher.
+
+An adapter turns a platform event into an `Inbound`; the inbox stores it (encrypted, since it
+holds the platform id and the text) and the dispatcher reads it back. Nothing here imports a
+platform SDK.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Literal
+
+Kind = Literal["message", "follow", "unfollow", "join", "other"]
+SourceKind = Literal["user", "group", "room"]
+
+
+@dataclass(frozen=True)
+class Inbound:
+    channel: str  # "line", "slack", "web"
+    event_id: str
+    kind: Kind
+    source: SourceKind
+    address: str  # where replies go (user id, group id, DM channel); only ever stored encrypted
+    occurred_at: datetime
+    text: str | None = None
+    media: str | None = None  # "sticker", "image", ... (content never fetched)
+    reply_token: str | None = None
+    standby: bool = False
+    redelivery: bool = False
+
+    def to_bytes(self) -> bytes:
+        data = asdict(self)
+        data["occurred_at"] = self.occurred_at.isoformat()
+        return json.dumps(data, ensure_ascii=False).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> Inbound:
+        data = json.loads(raw)
+        data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
+        return cls(**data)

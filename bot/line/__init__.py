@@ -1,0 +1,1 @@
+"""LINE channel: webhook adapter and sender, the only modules that import linebot."""

@@ -1,0 +1,130 @@
+"""Translation between line-bot-sdk v3 types and Tsunagu's own values, both directions.
+
+Kept to pure functions, as slack-bolt keeps its adapters: the dispatcher never sees an SDK type,
+and the SDK never sees a flow message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
+from linebot.v3.webhooks import (
+    AudioMessageContent,
+    FileMessageContent,
+    FollowEvent,
+    GroupSource,
+    ImageMessageContent,
+    JoinEvent,
+    LocationMessageContent,
+    MemberJoinedEvent,
+    MessageEvent,
+    PostbackEvent,
+    RoomSource,
+    StickerMessageContent,
+    TextMessageContent,
+    UnfollowEvent,
+    UserSource,
+    VideoMessageContent,
+)
+
+from ..events import Inbound, SourceKind
+
+CHANNEL = "line"
+MAX_MESSAGES_PER_CALL = 5
+MAX_QUICK_REPLY_ITEMS = 13
+MAX_LABEL_CHARS = 20
+MAX_TEXT_CHARS = 5000
+
+_MEDIA = {
+    StickerMessageContent: "sticker",
+    ImageMessageContent: "image",
+    VideoMessageContent: "video",
+    AudioMessageContent: "audio",
+    FileMessageContent: "file",
+    LocationMessageContent: "location",
+}
+
+
+class NotAWebhookEvent(ValueError):
+    """An event without the fields every LINE webhook event carries."""
+
+
+def to_inbound(event: object) -> Inbound | None:
+    """One SDK webhook event as an `Inbound`; None for events with no source to answer."""
+    event_id = getattr(event, "webhook_event_id", None)
+    timestamp = getattr(event, "timestamp", None)
+    if not isinstance(event_id, str) or not event_id or not isinstance(timestamp, int):
+        raise NotAWebhookEvent("event without webhookEventId or timestamp")
+    source, address = _source(getattr(event, "source", None))
+    mode = getattr(event, "mode", None)
+    context = getattr(event, "delivery_context", None)
+    kind, text, media = _content(event)
+    return Inbound(
+        channel=CHANNEL,
+        event_id=event_id,
+        kind=kind,
+        source=source,
+        address=address or "",
+        occurred_at=datetime.fromtimestamp(timestamp / 1000, tz=UTC),
+        text=text,
+        media=media,
+        reply_token=getattr(event, "reply_token", None) or None,
+        standby=str(getattr(mode, "value", mode)) == "standby",
+        redelivery=bool(getattr(context, "is_redelivery", False)),
+    )
+
+
+def _source(source: object) -> tuple[SourceKind, str | None]:
+    if isinstance(source, GroupSource):
+        return "group", source.group_id
+    if isinstance(source, RoomSource):
+        return "room", source.room_id
+    if isinstance(source, UserSource):
+        return "user", source.user_id
+    return "user", None
+
+
+def _content(event: object) -> tuple[str, str | None, str | None]:
+    if isinstance(event, MessageEvent):
+        message = event.message
+        if isinstance(message, TextMessageContent):
+            return "message", message.text, None
+        return "message", None, _MEDIA.get(type(message), "other")
+    if isinstance(event, PostbackEvent):
+        return "message", event.postback.data, None
+    if isinstance(event, FollowEvent):
+        return "follow", None, None
+    if isinstance(event, UnfollowEvent):
+        return "unfollow", None, None
+    if isinstance(event, (JoinEvent, MemberJoinedEvent)):
+        return "join", None, None
+    return "other", None, None
+
+
+def to_line_messages(messages: Sequence[dict]) -> list[TextMessage]:
+    """Stored flow messages ({"text", "choices": [{"label", "value"}]}) as LINE text messages.
+
+    Choices become quick-reply buttons that send their label as text, so that a typed label and
+    a tapped button are the same answer. Limits are enforced here as a last guard; the flow
+    checks keep coordinators inside them in the first place.
+    """
+    out: list[TextMessage] = []
+    for message in messages:
+        text = str(message.get("text") or " ")[:MAX_TEXT_CHARS]
+        choices = list(message.get("choices") or ())[:MAX_QUICK_REPLY_ITEMS]
+        quick_reply = None
+        if choices:
+            quick_reply = QuickReply(
+                items=[
+                    QuickReplyItem(
+                        action=MessageAction(
+                            label=str(c["label"])[:MAX_LABEL_CHARS], text=str(c["label"])
+                        )
+                    )
+                    for c in choices
+                ]
+            )
+        out.append(TextMessage(text=text, quickReply=quick_reply))
+    return out

@@ -1,0 +1,122 @@
+"""Settings from the environment (names as in DESIGN.md), optionally from a TOML file.
+
+Every setting has a default that works on one machine, so `tsunagu serve` runs with nothing set.
+Secrets live here only as values to pass on; `__repr__` hides them so they never reach a log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import SettingsError
+
+# environment variable -> settings field
+ENV_NAMES: dict[str, str] = {
+    "TSUNAGU_DATABASE_URL": "database_url",
+    "TSUNAGU_KEY_FILE": "key_file",
+    "TSUNAGU_FLOWS_DIR": "flows_dir",
+    "TSUNAGU_DIRECTORY": "directory",
+    "TSUNAGU_LOG_LEVEL": "log_level",
+    "LINE_CHANNEL_SECRET": "line_channel_secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "line_channel_access_token",
+    "LINE_API_BASE_URL": "line_api_base_url",
+    "SLACK_SIGNING_SECRET": "slack_signing_secret",
+    "SLACK_BOT_TOKEN": "slack_bot_token",
+    "SLACK_API_BASE_URL": "slack_api_base_url",
+}
+SECRET_FIELDS = frozenset(
+    {"line_channel_secret", "line_channel_access_token", "slack_signing_secret", "slack_bot_token"}
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite+aiosqlite:///./tsunagu.db"
+    key_file: Path = Path("./tsunagu.key")
+    flows_dir: Path | None = None  # None: the bundled flows
+    directory: Path | None = None  # None: the bundled example directory
+    log_level: str = "INFO"
+    line_channel_secret: str | None = None
+    line_channel_access_token: str | None = None
+    line_api_base_url: str = "https://api.line.me"
+    line_pool_size: int = 64
+    slack_signing_secret: str | None = None
+    slack_bot_token: str | None = None
+    slack_api_base_url: str = "https://slack.com/api/"
+    max_body_bytes: int = 1024 * 1024
+    reply_token_ttl_seconds: float = 50.0
+    sender_poll_seconds: float = 1.0
+    timer_poll_seconds: float = 5.0
+
+    @property
+    def line_enabled(self) -> bool:
+        return bool(self.line_channel_secret and self.line_channel_access_token)
+
+    @property
+    def slack_enabled(self) -> bool:
+        return bool(self.slack_signing_secret and self.slack_bot_token)
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS and value:
+                value = "***"
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, *, config_file: Path | None = None
+    ) -> Settings:
+        """Settings from a TOML file (if given or named by TSUNAGU_CONFIG), then the environment."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        config_file = config_file or (Path(env["TSUNAGU_CONFIG"]) if env.get("TSUNAGU_CONFIG") else None)
+        if config_file is not None:
+            values.update(_read_toml(config_file))
+        for name, attr in ENV_NAMES.items():
+            if env.get(name):
+                values[attr] = env[name]
+        return cls.build(values)
+
+    @classmethod
+    def build(cls, values: Mapping[str, object]) -> Settings:
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, object] = {}
+        for key, raw in values.items():
+            if key not in known:
+                raise SettingsError(f"unknown setting {key!r}")
+            kwargs[key] = _coerce(key, raw, cls.__dataclass_fields__[key].type)
+        return cls(**kwargs)
+
+
+def _coerce(key: str, raw: object, kind: object) -> object:
+    text = str(raw)
+    try:
+        if kind in ("Path", "Path | None"):
+            return Path(text).expanduser()
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text)
+    except ValueError:
+        raise SettingsError(f"setting {key!r} must be a number, got {text!r}") from None
+    return text
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: not valid TOML: {exc}") from None
+    section = data.get("tsunagu", data)
+    if not isinstance(section, dict):
+        raise SettingsError(f"{path}: [tsunagu] must be a table")
+    return dict(section)

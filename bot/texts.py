@@ -1,0 +1,30 @@
+"""The few lines the service itself says to a person (the flows say the rest).
+
+Japanese first; English where the person chose English.
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "group_only_one_to_one": {
+        "ja": "ここでは相談を受けられません。相談は1対1のトークでお願いします。",
+        "en": "Consultations work only in a one-to-one chat with this account.",
+    },
+    "waiting": {
+        "ja": "相談員につなぐ準備をしています。このままお待ちください。",
+        "en": "We are connecting you with a counselor. Please wait a little.",
+    },
+    "ended": {
+        "ja": "相談を終了しました。また話したくなったら、いつでもメッセージを送ってください。",
+        "en": "The consultation has ended. Send a message any time you want to talk again.",
+    },
+}
+
+
+def text(key: str, language: str | None = "ja") -> str:
+    entry = TEXTS[key]
+    if language and language != "ja" and language in entry:
+        return entry[language]
+    if language == "ja" or language is None:
+        return entry["ja"]
+    return f"{entry['ja']}\n{entry['en']}"
