@@ -189,6 +189,10 @@ def node_pos(node: Any) -> Pos:
     return Pos(1, 1)
 
 
+def _a(kind: str) -> str:
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
 def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
     close = difflib.get_close_matches(word, list(options), n=1)
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -500,11 +504,11 @@ class _Builder:
                 hint = _did_you_mean(str(key), allowed)
                 if not hint and key == "next" and kind == "branch":
                     hint = " (a branch uses 'otherwise:' for where to go when no case matches)"
-                r.error(key_pos(node, key), step_id, f"unknown field '{key}' for a {kind} step{hint}; "
-                        f"a {kind} step may have: " + ", ".join(KIND_FIELDS[kind]))
+                r.error(key_pos(node, key), step_id, f"unknown field '{key}' for {_a(kind)} step{hint}; "
+                        f"{_a(kind)} step may have: " + ", ".join(KIND_FIELDS[kind]))
         for key in REQUIRED_FIELDS[kind]:
             if key not in node:
-                r.error(key_pos(node, "kind"), step_id, f"a {kind} step needs '{key}:'")
+                r.error(key_pos(node, "kind"), step_id, f"{_a(kind)} step needs '{key}:'")
         nxt, nxt_pos = self._target(node, "otherwise" if kind == "branch" else "next", step_id)
         base = dict(id=step_id, kind=kind, pos=pos, next=nxt, next_pos=nxt_pos)
         text = self._text(node, "text", step_id, what="text") if "text" in node else None
