@@ -358,7 +358,8 @@ def _apply_command(flow: m.Flow, s: dict, step: m.Step, command: m.Command, out:
         out.effects.append(Ended("stopped"))
     elif command.action == "restart":
         out.say(_t(flow, s, command.text) if command.text else _msg(flow, s, "restarted"))
-        s["answers"] = {}
+        # Starting over forgets the answers, but not that the person said their life is in danger.
+        s["answers"] = {"urgent": True} if s["answers"].get("urgent") is True else {}
         _run(flow, s, flow.first_step.id, out)
     else:
         s["language"] = command.language
@@ -407,7 +408,7 @@ def _answer_choice(flow: m.Flow, s: dict, step: m.Ask, text: str, out: _Out) -> 
         _finish_multiple(flow, s, step, out)
         return
     assert choice is not None
-    if choice.urgent:
+    if choice.urgent and step.multiple:
         _mark_urgent(s, out)
     if step.multiple:
         if choice.key not in pending["picked"]:
@@ -419,6 +420,8 @@ def _answer_choice(flow: m.Flow, s: dict, step: m.Ask, text: str, out: _Out) -> 
         return
     if step.save_as:
         s["answers"][step.save_as] = choice.value
+    if choice.urgent:
+        _mark_urgent(s, out)
     if step.sets_language and choice.key in flow.languages:
         s["language"] = choice.key
     _run(flow, s, choice.next or step.next, out)

@@ -198,6 +198,11 @@ def _did_you_mean(word: str, options: tuple[str, ...] | list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _reformatted_number(value: Any) -> bool:
+    """True for numbers YAML reads differently from how they look (01 -> 1, 13_15 -> 1315, 0o17)."""
+    return isinstance(value, int) and not isinstance(value, bool) and type(value) is not int
+
+
 def _plain(value: Any) -> Any:
     """ruamel's round-trip scalars and containers as plain Python values."""
     if isinstance(value, dict):
@@ -584,6 +589,10 @@ class _Builder:
             value = item["value"]
             if isinstance(value, (list, dict)):
                 r.error(value_pos(item, "value"), step_id, "a choice value must be a single word, number, true, false or null")
+                continue
+            if _reformatted_number(value):
+                r.error(value_pos(item, "value"), step_id, f"this value is read as the number {int(value)}, not as "
+                        "written; put it in quotes (for example \"01\" or \"13_15\") to keep it as text")
                 continue
             value = _plain(value)
             label = self._text(item, "label", step_id, what="label", max_len=MAX_LABEL) if "label" in item else None

@@ -183,3 +183,11 @@ def test_bad_timeouts() -> None:
 def test_every_problem_is_reported_at_once() -> None:
     text = MINI.replace("kind: say", "kind: sya").replace("        next: bye\n", "        next: by\n")
     assert len([p for p in problems(text) if p.severity == "error"]) == 2
+
+
+def test_number_that_yaml_would_change_must_be_quoted() -> None:
+    err = only_error(MINI.replace("{value: blue,", "{value: 13_15,"))
+    assert (err.line, err.step) == (22, "color")
+    assert "read as the number 1315" in err.message and "quotes" in err.message
+    err = only_error(MINI.replace("{value: blue,", "{value: 01,"))
+    assert "read as the number 1" in err.message
