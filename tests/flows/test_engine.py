@@ -271,3 +271,38 @@ def test_intake_every_message_fits_line_limits_whatever_is_typed() -> None:
             for message in t.messages:
                 assert len(message.choices) <= 13 and len(message.text) <= 5000
                 assert all(len(c.label) <= 20 for c in message.choices)
+
+
+POOL = ["1", "２", "3", "12", "13", "99", "はい", "いいえ", "Yes", "これで全部", "That's all", "ほかのテーマ",
+        "関東", "東京都", "English", "日本語", "はじめから", "ｒｅｓｔａｒｔ", "", "  ", "😀", "??", "null"]
+
+
+def test_intake_never_breaks_line_limits_or_json_on_random_input() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    flow = load_bundled()
+    first = start(flow, now=T0)
+    inputs = st.one_of(st.sampled_from(POOL).map(lambda t: Input(text=t)),
+                       st.sampled_from(["sticker", "image", "location"]).map(lambda m: Input(media=m)),
+                       st.text(max_size=30).map(lambda t: Input(text=t)))
+
+    @settings(max_examples=60, deadline=None, database=None)
+    @given(st.lists(inputs, max_size=25))
+    def run(steps: list[Input]) -> None:
+        turn = first
+        for i, inp in enumerate(steps):
+            if turn.session["status"] != "active":
+                with pytest.raises(SessionClosed):
+                    resume(flow, turn.session, inp, now=T0 + MIN * (i + 1))
+                break
+            turn = resume(flow, turn.session, inp, now=T0 + MIN * (i + 1))
+            assert 1 <= len(turn.messages) <= 5
+            for message in turn.messages:
+                assert len(message.choices) <= 13 and all(len(c.label) <= 20 for c in message.choices)
+                assert 0 < len(message.text) <= 5000
+            assert json.loads(json.dumps(turn.session)) == turn.session
+            if turn.session["status"] == "active":
+                assert turn.messages[-1].choices or turn.session["step"] != "topics"
+
+    run()
