@@ -7,7 +7,8 @@ on disk when commit returns: the webhook acknowledges an event only after that.
 SQLite allows one writer at a time. Write transactions start with BEGIN IMMEDIATE, so they take
 the write lock up front instead of failing half-way when a read turns into a write; inside one
 process they also queue on an asyncio lock, so they wait in the event loop rather than in
-SQLite's sleeping busy handler.
+SQLite's sleeping busy handler. Every statement is a trip to aiosqlite's thread, so the code
+here avoids the ones it can (no separate BEGIN, no rollback on pool checkin).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -33,7 +34,6 @@ from sqlmodel import SQLModel
 from storage import tables as _tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.errors import UnsupportedDatabase
 
-_WRITE = "tsunagu_write"
 _DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
 
 
@@ -49,17 +49,16 @@ class Database:
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             engine, expire_on_commit=False
         )
-        self._write_engine = engine.execution_options(**{_WRITE: True})
         self._write_lock = asyncio.Lock() if dialect == "sqlite" else None
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if self._write_lock is None:
-            async with self._write_engine.begin() as conn:
+            async with self.engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self._write_engine.begin() as conn:
+        async with self._write_lock, self.engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
@@ -107,6 +106,9 @@ async def open_database(
             raise UnsupportedDatabase("search_path applies to PostgreSQL only")
         if parsed.database in (None, "", ":memory:"):
             kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own empty DB
+        # Every transaction here ends in commit or rollback, so the pool's extra rollback on
+        # checkin is only another trip through aiosqlite's thread.
+        kwargs["pool_reset_on_return"] = None
     else:
         if search_path is not None:
             kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
@@ -126,15 +128,12 @@ def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event below issue BEGIN, instead of the driver's implicit one.
-        dbapi_connection.isolation_level = None
+        # The sqlite3 driver opens a transaction itself just before the first INSERT, UPDATE or
+        # DELETE; "IMMEDIATE" makes that BEGIN IMMEDIATE, taking the write lock up front, at no
+        # extra round trip through aiosqlite's thread. Plain reads run without a transaction.
+        dbapi_connection.isolation_level = "IMMEDIATE"
         cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "busy_timeout=10000", "foreign_keys=ON",
                        f"synchronous={synchronous.upper()}"):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: Connection) -> None:
-        write = conn.get_execution_options().get(_WRITE, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -1,8 +1,9 @@
 """The repository the bot talks to: inbox, addresses, sessions, outbox. Values are encrypted here.
 
-Every method is one transaction. Associated data binds each ciphertext to its row and purpose
-(`inbox|channel|event id|pseudonym`, `session|pseudonym`, ...), so a value copied into another
-row, or another column, does not decrypt.
+Every method is one transaction, or part of one shared with other callers' writes (group
+commit, see writer.py); either way it returns after the commit. Associated data binds each
+ciphertext to its row and purpose (`inbox|channel|event id|pseudonym`, `session|pseudonym`, ...),
+so a value copied into another row, or another column, does not decrypt.
 
 `mark_*` methods on a row that is gone (for example removed by `forget_person` while a send was
 in flight) do nothing rather than raise: the caller could not do anything useful about it.
@@ -10,6 +11,7 @@ in flight) do nothing rather than raise: the caller could not do anything useful
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Sequence
@@ -17,13 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Integer, String, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
-from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow
+from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime
+from storage.writer import GroupWriter
 
 _inbox = InboxRow.__table__
 _address = AddressRow.__table__
@@ -31,6 +35,7 @@ _session = SessionRow.__table__
 _outbox = OutboxRow.__table__
 
 _ERROR_MAX = 200
+_INSERT_CHUNK = 200  # rows per INSERT statement (6 bound values each, far below both limits)
 
 
 @dataclass(frozen=True)
@@ -100,12 +105,24 @@ def _short(error: str) -> str:
 
 
 class Store:
-    """Inbox, addresses, sessions and outbox over one `Database`, encrypting with one `Keyring`."""
+    """Inbox, addresses, sessions and outbox over one `Database`, encrypting with one `Keyring`.
+
+    Make one Store per Database and share it: its writes are grouped into shared transactions.
+    """
 
     def __init__(self, db: Database, keyring: Keyring) -> None:
         self._db = db
         self._keys = keyring
+        self._writer = GroupWriter(db)
+        self._accepts: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
+        self._accept_task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
+        self._session_insert = (
+            self._insert(_session)
+            .on_conflict_do_nothing(index_elements=["pseudonym"])
+            .returning(_session.c.version)
+        )
 
     # --- inbox --------------------------------------------------------------------------------
 
@@ -113,30 +130,85 @@ class Store:
         """Store new events in one transaction; skip ones already stored. Durable on return.
 
         Returns only the events that were new, in input order, so a redelivery is processed once.
+        Calls made while a write is in flight share one INSERT in the next transaction.
         """
         if not events:
             return []
         _aware(*(e.received_at for e in events))
-        rows = [
-            (e, self._keys.encrypt(e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or "")))
-            for e in events
-        ]
-        accepted: list[InboxItem] = []
-        async with self._db.write() as conn:
-            for e, token in rows:
-                stmt = (
-                    self._insert(_inbox)
-                    .values(channel=e.channel, event_id=e.event_id, pseudonym=e.pseudonym,
-                            payload_enc=token, status="pending", received_at=e.received_at)
-                    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
-                    .returning(_inbox.c.id, _inbox.c.received_at)
-                )
-                row = (await conn.execute(stmt)).first()
-                if row is not None:
-                    accepted.append(InboxItem(id=row.id, channel=e.channel, event_id=e.event_id,
-                                              pseudonym=e.pseudonym, payload=e.payload,
-                                              received_at=row.received_at))
+        values: list[dict[str, Any]] = []
+        for e in events:
+            values.append({
+                "channel": e.channel, "event_id": e.event_id, "pseudonym": e.pseudonym,
+                "payload_enc": self._keys.encrypt(
+                    e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or "")),
+                "status": "pending", "received_at": e.received_at,
+            })
+        done: asyncio.Future[dict[tuple[str, str], tuple[int, datetime]]] = (
+            asyncio.get_running_loop().create_future())
+        self._accepts.append((values, done))
+        if self._accept_task is None:
+            self._accept_task = asyncio.create_task(self._submit_accepts())
+            self._background.add(self._accept_task)  # a strong reference until it is done
+            self._accept_task.add_done_callback(self._background.discard)
+        inserted = await asyncio.shield(done)
+        accepted = []
+        for e in events:
+            hit = inserted.pop((e.channel, e.event_id), None)
+            if hit is not None:
+                accepted.append(InboxItem(id=hit[0], channel=e.channel, event_id=e.event_id,
+                                          pseudonym=e.pseudonym, payload=e.payload,
+                                          received_at=hit[1]))
         return accepted
+
+    async def _submit_accepts(self) -> None:
+        """Queue one write job for all accept calls waiting when it runs (one INSERT for all)."""
+        batch: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] | None = None
+
+        def take() -> list[tuple[list[dict[str, Any]], asyncio.Future[Any]]]:
+            nonlocal batch
+            if batch is None:  # once: a re-run of the job (see writer.py) reuses the same batch
+                batch, self._accepts = self._accepts, []
+                self._accept_task = None
+            return batch
+
+        async def job(conn: AsyncConnection) -> list[dict[tuple[str, str], tuple[int, datetime]]]:
+            return await self._insert_events(conn, [values for values, _ in take()])
+
+        try:
+            results = await self._writer.run(job)
+        except BaseException as exc:
+            for _, fut in take():
+                if not fut.done():
+                    fut.cancel() if isinstance(exc, asyncio.CancelledError) else fut.set_exception(exc)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return
+        for (_, fut), inserted in zip(take(), results):
+            if not fut.done():
+                fut.set_result(inserted)
+
+    async def _insert_events(self, conn: AsyncConnection, calls: list[list[dict[str, Any]]]
+                             ) -> list[dict[tuple[str, str], tuple[int, datetime]]]:
+        """Insert the calls' events with one statement; per call, {(channel, event id): (id, at)}
+        of the events it was first to store (as if the calls had run one after another)."""
+        owner: dict[tuple[str, str], int] = {}
+        rows = []
+        for index, values in enumerate(calls):
+            for v in values:
+                key = (v["channel"], v["event_id"])
+                if key not in owner:
+                    owner[key] = index
+                    rows.append(v)
+        results: list[dict[tuple[str, str], tuple[int, datetime]]] = [{} for _ in calls]
+        for start in range(0, len(rows), _INSERT_CHUNK):
+            stmt = (self._insert(_inbox).values(rows[start:start + _INSERT_CHUNK])
+                    .on_conflict_do_nothing(index_elements=["channel", "event_id"])
+                    .returning(_inbox.c.id, _inbox.c.channel, _inbox.c.event_id,
+                               _inbox.c.received_at))
+            for row in await conn.execute(stmt):
+                key = (row.channel, row.event_id)
+                results[owner[key]][key] = (row.id, row.received_at)
+        return results
 
     async def pending_events(self, *, limit: int = 1000) -> list[InboxItem]:
         """Events stored but not yet processed, oldest first (for recovery at start-up)."""
@@ -153,14 +225,14 @@ class Store:
 
     async def mark_event_done(self, inbox_id: int, *, now: datetime) -> None:
         _aware(now)
-        async with self._db.write() as conn:
-            await conn.execute(_finish_event(inbox_id, status="done", now=now, error=None))
+        params = _finish_params(inbox_id, status="done", now=now, error=None)
+        await self._writer.run(lambda conn: conn.execute(_INBOX_FINISH, params))
 
     async def mark_event_failed(self, inbox_id: int, *, now: datetime, error: str) -> None:
         """`error` is a short code or exception class name, never text from the person."""
         _aware(now)
-        async with self._db.write() as conn:
-            await conn.execute(_finish_event(inbox_id, status="failed", now=now, error=_short(error)))
+        params = _finish_params(inbox_id, status="failed", now=now, error=_short(error))
+        await self._writer.run(lambda conn: conn.execute(_INBOX_FINISH, params))
 
     async def purge_finished(self, *, before: datetime) -> int:
         """Retention: delete finished inbox events and outbox messages older than `before`.
@@ -170,12 +242,15 @@ class Store:
         Returns the number of rows deleted.
         """
         _aware(before)
-        async with self._db.write() as conn:
+
+        async def job(conn: AsyncConnection) -> int:
             a = await conn.execute(delete(_inbox).where(
                 _inbox.c.status != "pending", _inbox.c.received_at < before))
             b = await conn.execute(delete(_outbox).where(
                 _outbox.c.status != "pending", _outbox.c.created_at < before))
-        return (a.rowcount or 0) + (b.rowcount or 0)
+            return (a.rowcount or 0) + (b.rowcount or 0)
+
+        return await self._writer.run(job)
 
     # --- addresses ----------------------------------------------------------------------------
 
@@ -190,15 +265,12 @@ class Store:
             index_elements=["pseudonym"],
             set_={"channel": channel, "platform_user_id_enc": token, "updated_at": now},
         )
-        async with self._db.write() as conn:
-            await conn.execute(stmt)
+        await self._writer.run(lambda conn: conn.execute(stmt))
 
     async def address_of(self, pseudonym: str) -> tuple[str, str] | None:
         """(channel, platform user id) for delivery; only the sender should call this."""
-        stmt = select(_address.c.channel, _address.c.platform_user_id_enc).where(
-            _address.c.pseudonym == pseudonym)
         async with self._db.read() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_ADDRESS_OF, {"b_p": pseudonym})).first()
         if row is None:
             return None
         raw = self._keys.decrypt(row.platform_user_id_enc, aad=_aad("address", row.channel, pseudonym))
@@ -207,9 +279,8 @@ class Store:
     # --- sessions -----------------------------------------------------------------------------
 
     async def load_session(self, pseudonym: str) -> StoredSession | None:
-        stmt = select(_session).where(_session.c.pseudonym == pseudonym)
         async with self._db.read() as conn:
-            row = (await conn.execute(stmt)).first()
+            row = (await conn.execute(_SESSION_LOAD, {"b_p": pseudonym})).first()
         if row is None:
             return None
         state = json.loads(self._keys.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
@@ -254,44 +325,42 @@ class Store:
                 "next_attempt_at": now,
                 "created_at": now,
             })
-        async with self._db.write() as conn:
+
+        async def job(conn: AsyncConnection) -> int | None:
+            # The session comes first: a conflict is found before anything is written.
             new_version = await self._write_session(
                 conn, pseudonym=pseudonym, expected_version=expected_version,
                 state_token=state_token, wake_at=wake_at, now=now)
             for values in out_rows:  # one by one: ids must follow the given order
-                await conn.execute(_outbox.insert().values(**values))
+                await conn.execute(_OUTBOX_INSERT, values)
             if inbox_id is not None:
-                await conn.execute(_finish_event(inbox_id, status="done", now=now, error=None))
-        return new_version
+                await conn.execute(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now,
+                                                                 error=None))
+            return new_version
 
-    async def _write_session(self, conn: Any, *, pseudonym: str, expected_version: int | None,
-                             state_token: str | None, wake_at: datetime | None,
-                             now: datetime) -> int | None:
-        where = _session.c.pseudonym == pseudonym
+        return await self._writer.run(job)
+
+    async def _write_session(self, conn: AsyncConnection, *, pseudonym: str,
+                             expected_version: int | None, state_token: str | None,
+                             wake_at: datetime | None, now: datetime) -> int | None:
         if expected_version is None:
             if state_token is None:
-                exists = (await conn.execute(select(_session.c.version).where(where))).first()
-                if exists is not None:
+                if (await conn.execute(_SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
                     raise ConcurrentUpdate("a session was created meanwhile")
                 return None
-            stmt = (
-                self._insert(_session)
-                .values(pseudonym=pseudonym, version=1, state_enc=state_token, wake_at=wake_at,
-                        updated_at=now)
-                .on_conflict_do_nothing(index_elements=["pseudonym"])
-                .returning(_session.c.version)
-            )
-            if (await conn.execute(stmt)).first() is None:
+            params = {"pseudonym": pseudonym, "version": 1, "state_enc": state_token,
+                      "wake_at": wake_at, "updated_at": now}
+            if (await conn.execute(self._session_insert, params)).first() is None:
                 raise ConcurrentUpdate("a session was created meanwhile")
             return 1
-        where = where & (_session.c.version == expected_version)
+        key = {"b_p": pseudonym, "b_v": expected_version}
         if state_token is None:
-            result = await conn.execute(delete(_session).where(where))
+            result = await conn.execute(_SESSION_DELETE, key)
             new_version = None
         else:
             new_version = expected_version + 1
-            result = await conn.execute(update(_session).where(where).values(
-                version=new_version, state_enc=state_token, wake_at=wake_at, updated_at=now))
+            result = await conn.execute(_SESSION_UPDATE, {**key, "b_nv": new_version, "b_s": state_token,
+                                                          "b_w": wake_at, "b_now": now})
         if result.rowcount != 1:
             raise ConcurrentUpdate(f"session is no longer at version {expected_version}")
         return new_version
@@ -314,17 +383,8 @@ class Store:
         for a retry, nothing else of theirs is due.
         """
         _aware(now)
-        heads = (select(func.min(_outbox.c.id).label("id"))
-                 .where(_outbox.c.status == "pending")
-                 .group_by(_outbox.c.pseudonym)
-                 .subquery())
-        stmt = (select(_outbox)
-                .join(heads, heads.c.id == _outbox.c.id)
-                .where(_outbox.c.next_attempt_at <= now)
-                .order_by(_outbox.c.id)
-                .limit(limit))
         async with self._db.read() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_DUE_OUTBOX, {"b_now": now, "b_limit": limit})).all()
         return [self._outbox_item(r) for r in rows]
 
     def _outbox_item(self, r: Any) -> OutboxItem:
@@ -340,11 +400,8 @@ class Store:
     async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""
         _aware(now)
-        stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
-                .values(status="sent", finished_at=now, attempts=_outbox.c.attempts + 1,
-                        reply_token_enc=None, error=None))
-        async with self._db.write() as conn:
-            await conn.execute(stmt)
+        params = {"b_id": outbox_id, "b_status": "sent", "b_now": now, "b_error": None}
+        await self._writer.run(lambda conn: conn.execute(_OUTBOX_FINISH, params))
 
     async def mark_retry(self, outbox_id: int, *, next_attempt_at: datetime, error: str,
                          reply_token_spent: bool = False) -> None:
@@ -356,24 +413,22 @@ class Store:
             values.update(reply_token_enc=None, reply_token_expires_at=None)
         stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
                 .values(**values))
-        async with self._db.write() as conn:
-            await conn.execute(stmt)
+        await self._writer.run(lambda conn: conn.execute(stmt))
 
     async def mark_undeliverable(self, outbox_id: int, *, now: datetime, error: str) -> None:
         """Give up on this message (e.g. a 4xx other than 429); the person's next one may go."""
         _aware(now)
-        stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
-                .values(status="undeliverable", finished_at=now, attempts=_outbox.c.attempts + 1,
-                        reply_token_enc=None, error=_short(error)))
-        async with self._db.write() as conn:
-            await conn.execute(stmt)
+        params = {"b_id": outbox_id, "b_status": "undeliverable", "b_now": now,
+                  "b_error": _short(error)}
+        await self._writer.run(lambda conn: conn.execute(_OUTBOX_FINISH, params))
 
     # --- people and health --------------------------------------------------------------------
 
     async def forget_person(self, pseudonym: str) -> None:
         """Delete what identifies or quotes a person: address, session, undelivered messages,
         and processed inbox events (pending ones stay until the worker has handled them)."""
-        async with self._db.write() as conn:
+
+        async def job(conn: AsyncConnection) -> None:
             await conn.execute(delete(_address).where(_address.c.pseudonym == pseudonym))
             await conn.execute(delete(_session).where(_session.c.pseudonym == pseudonym))
             await conn.execute(delete(_outbox).where(_outbox.c.pseudonym == pseudonym,
@@ -381,21 +436,68 @@ class Store:
             await conn.execute(delete(_inbox).where(_inbox.c.pseudonym == pseudonym,
                                                     _inbox.c.status != "pending"))
 
+        await self._writer.run(job)
+
     async def counts(self) -> dict[str, int]:
-        """Row counts for /metrics and /healthz (a cheap query that also proves the DB answers)."""
-        queries = {
-            "inbox_pending": select(func.count()).select_from(_inbox).where(_inbox.c.status == "pending"),
-            "inbox_failed": select(func.count()).select_from(_inbox).where(_inbox.c.status == "failed"),
-            "outbox_pending": select(func.count()).select_from(_outbox).where(_outbox.c.status == "pending"),
-            "outbox_undeliverable": select(func.count()).select_from(_outbox).where(
-                _outbox.c.status == "undeliverable"),
-            "sessions": select(func.count()).select_from(_session),
-            "addresses": select(func.count()).select_from(_address),
-        }
+        """Row counts for /metrics and /healthz, in one statement (one snapshot, one trip)."""
         async with self._db.read() as conn:
-            return {name: int((await conn.execute(q)).scalar_one()) for name, q in queries.items()}
+            row = (await conn.execute(_COUNTS)).one()
+        return {name: int(value) for name, value in row._mapping.items()}
 
 
-def _finish_event(inbox_id: int, *, status: str, now: datetime, error: str | None) -> Any:
-    return (update(_inbox).where(_inbox.c.id == inbox_id)
-            .values(status=status, finished_at=now, error=error))
+def _finish_params(inbox_id: int, *, status: str, now: datetime, error: str | None) -> dict[str, Any]:
+    return {"b_id": inbox_id, "b_status": status, "b_now": now, "b_error": error}
+
+
+# Statements built once; the hot paths only bind values (SQLAlchemy's statement building is a
+# noticeable share of a small write's cost).
+_INBOX_FINISH = (
+    update(_inbox).where(_inbox.c.id == bindparam("b_id"))
+    .values(status=bindparam("b_status", type_=String()),
+            finished_at=bindparam("b_now", type_=UTCDateTime()),
+            error=bindparam("b_error", type_=String()))
+)
+_OUTBOX_INSERT = _outbox.insert()
+_OUTBOX_FINISH = (
+    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
+    .values(status=bindparam("b_status", type_=String()),
+            finished_at=bindparam("b_now", type_=UTCDateTime()),
+            attempts=_outbox.c.attempts + 1, reply_token_enc=None,
+            error=bindparam("b_error", type_=String()))
+)
+_ADDRESS_OF = select(_address.c.channel, _address.c.platform_user_id_enc).where(
+    _address.c.pseudonym == bindparam("b_p"))
+_SESSION_LOAD = select(_session).where(_session.c.pseudonym == bindparam("b_p"))
+_SESSION_VERSION = select(_session.c.version).where(_session.c.pseudonym == bindparam("b_p"))
+_SESSION_DELETE = delete(_session).where(_session.c.pseudonym == bindparam("b_p"),
+                                         _session.c.version == bindparam("b_v"))
+_SESSION_UPDATE = (
+    update(_session).where(_session.c.pseudonym == bindparam("b_p"),
+                           _session.c.version == bindparam("b_v"))
+    .values(version=bindparam("b_nv", type_=Integer()), state_enc=bindparam("b_s", type_=String()),
+            wake_at=bindparam("b_w", type_=UTCDateTime()),
+            updated_at=bindparam("b_now", type_=UTCDateTime()))
+)
+_heads = (select(func.min(_outbox.c.id).label("id"))
+          .where(_outbox.c.status == "pending")
+          .group_by(_outbox.c.pseudonym)
+          .subquery())
+_DUE_OUTBOX = (select(_outbox)
+               .join(_heads, _heads.c.id == _outbox.c.id)
+               .where(_outbox.c.next_attempt_at <= bindparam("b_now", type_=UTCDateTime()))
+               .order_by(_outbox.c.id)
+               .limit(bindparam("b_limit", type_=Integer())))
+
+
+def _count(table: Any, *where: Any) -> Any:
+    return select(func.count()).select_from(table).where(*where).scalar_subquery()
+
+
+_COUNTS = select(
+    _count(_inbox, _inbox.c.status == "pending").label("inbox_pending"),
+    _count(_inbox, _inbox.c.status == "failed").label("inbox_failed"),
+    _count(_outbox, _outbox.c.status == "pending").label("outbox_pending"),
+    _count(_outbox, _outbox.c.status == "undeliverable").label("outbox_undeliverable"),
+    _count(_session).label("sessions"),
+    _count(_address).label("addresses"),
+)

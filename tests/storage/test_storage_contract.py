@@ -177,11 +177,13 @@ async def test_failure_midway_rolls_back_the_whole_turn(store: Store) -> None:
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["insert", "update"])
+@pytest.mark.parametrize("shared", [False, True], ids=["two-databases", "one-store"])
 async def test_two_writers_same_version_exactly_one_wins(backend, keyring: Keyring,
-                                                         existing: bool) -> None:
-    # Two Database objects: two engines and pools, as two processes would have.
+                                                         existing: bool, shared: bool) -> None:
+    # Two Database objects: two engines and pools, as two processes would have; or one Store,
+    # where both turns land in the same group-committed transaction.
     store_a = Store(await backend.open(), keyring)
-    store_b = Store(await backend.open(), keyring)
+    store_b = store_a if shared else Store(await backend.open(), keyring)
     expected = None
     if existing:
         expected = await store_a.commit_turn(pseudonym="p", expected_version=None, state={"w": 0},
@@ -200,6 +202,39 @@ async def test_two_writers_same_version_exactly_one_wins(backend, keyring: Keyri
         assert s is not None and s.state == {"w": winner} and s.version == wins[0]
         expected = wins[0]
     assert (await store_a.counts())["outbox_pending"] == 3  # only the winners' messages
+
+
+async def test_concurrent_turns_fail_alone(store: Store) -> None:
+    """Many turns at once share transactions; one that breaks takes no other down with it."""
+    items = await store.accept_events([event(f"e{n}", pseudonym=f"p{n}") for n in range(20)])
+    broken = Outgoing(channel=None, payload=b"x")  # type: ignore[arg-type]
+    results = await asyncio.gather(*(
+        store.commit_turn(pseudonym=f"p{n}", expected_version=None, state={"n": n}, wake_at=None,
+                          outgoing=[msg(f"m{n}")] + ([broken] if n == 7 else []),
+                          inbox_id=items[n].id, now=T0)
+        for n in range(20)), return_exceptions=True)
+    assert [n for n, r in enumerate(results) if r != 1] == [7]
+    assert not isinstance(results[7], ConcurrentUpdate)
+    assert await store.load_session("p7") is None
+    assert [i.event_id for i in await store.pending_events()] == ["e7"]
+    assert len(await store.due_outbox(T0)) == 19
+
+
+async def test_concurrent_accepts_store_each_event_once(store: Store) -> None:
+    """Overlapping webhook deliveries at the same moment: each event is handed out exactly once."""
+    calls = [[event(f"e{(start + k) % 30}", pseudonym=f"p{(start + k) % 30}") for k in range(5)]
+             for start in range(0, 60, 3)]
+    results = await asyncio.gather(*(store.accept_events(c) for c in calls))
+    handed_out = [i.event_id for r in results for i in r]
+    assert sorted(handed_out) == sorted(f"e{n}" for n in range(30))
+    for call, result in zip(calls, results):
+        order = [e.event_id for e in call]
+        assert [i.event_id for i in result] == sorted((i.event_id for i in result), key=order.index)
+        assert all(i.payload == event(i.event_id).payload for i in result)
+    pending = await store.pending_events()
+    assert len(pending) == 30
+    by_id = {i.event_id: i.id for r in results for i in r}
+    assert {i.event_id: i.id for i in pending} == by_id
 
 
 async def test_due_sessions(store: Store) -> None:

@@ -1,0 +1,96 @@
+"""Group commit: write jobs that arrive while a transaction is in flight share the next one.
+
+A commit is the expensive part of a small write (an fsync on SQLite, a round trip and a WAL flush
+on PostgreSQL), so under load many webhook requests and worker turns are committed together,
+one after another inside one transaction, in arrival order. Each caller gets its own result or
+exception, and returns only once the transaction holding its job is committed.
+
+The rule that makes this safe: a job raises an expected error (ConcurrentUpdate) only before it
+has written anything, so the group goes on without it. Any other error rolls the whole group back,
+and then each job runs again alone, so that only the job at fault fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.db import Database
+from storage.errors import ConcurrentUpdate
+
+T = TypeVar("T")
+Job = Callable[[AsyncConnection], Awaitable[Any]]
+
+_GROUP_MAX = 200  # jobs per transaction: bounds how long the write lock is held
+
+
+class GroupWriter:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: deque[tuple[Job, asyncio.Future[Any]]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    async def run(self, job: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, done))
+        if self._task is None:
+            self._task = asyncio.create_task(self._drain())
+        # shield: a caller that goes away does not cancel the transaction others wait for.
+        return await asyncio.shield(done)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                jobs = [self._queue.popleft() for _ in range(min(len(self._queue), _GROUP_MAX))]
+                try:
+                    outcomes = await self._together(jobs)
+                except asyncio.CancelledError:
+                    for _, fut in jobs:
+                        fut.cancel()
+                    raise
+                except Exception as exc:
+                    if len(jobs) == 1:
+                        outcomes = [(False, exc)]
+                    else:
+                        outcomes = []
+                        for index, (job, _) in enumerate(jobs):
+                            try:
+                                outcomes.append(await self._alone(job))
+                            except asyncio.CancelledError:
+                                for _, fut in jobs[index:]:
+                                    fut.cancel()
+                                raise
+                for (_, fut), (ok, value) in zip(jobs, outcomes):
+                    if fut.done():
+                        continue
+                    if ok:
+                        fut.set_result(value)
+                    else:
+                        fut.set_exception(value)
+        finally:
+            self._task = None
+            while self._queue:  # only when cancelled: nobody is left to write these
+                self._queue.popleft()[1].cancel()
+
+    async def _together(self, jobs: list[tuple[Job, asyncio.Future[Any]]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        async with self._db.write() as conn:
+            for job, _ in jobs:
+                try:
+                    outcomes.append((True, await job(conn)))
+                except ConcurrentUpdate as exc:  # raised before the job wrote anything
+                    outcomes.append((False, exc))
+        return outcomes
+
+    async def _alone(self, job: Job) -> tuple[bool, Any]:
+        try:
+            async with self._db.write() as conn:
+                return True, await job(conn)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            return False, exc
