@@ -108,10 +108,10 @@ def _gen(step: Step, target_key: str | None) -> set[str]:
     """Answers set when leaving `step` along the edge labelled `target_key`."""
     if isinstance(step, Ask):
         out = {step.save_as} if step.save_as else set()
-        if not step.multiple:
-            out |= {"urgent"} if any(c.urgent and c.key == target_key for c in step.choices) else set()
-        elif any(c.urgent for c in step.choices):
-            pass  # urgent is set only if that choice is picked; not on every path
+        # In a multi-select question an urgent choice may or may not be picked, so it sets nothing
+        # for certain; in a single one it is set along that choice's edge.
+        if not step.multiple and any(c.urgent and c.key == target_key for c in step.choices):
+            out.add("urgent")
         return out
     if isinstance(step, AskText):
         return {step.save_as} if step.save_as else set()

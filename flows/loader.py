@@ -111,8 +111,27 @@ def parse_bytes(data: bytes, *, source: str) -> Flow:
     return flow
 
 
+_CACHE: dict[tuple[str, str], tuple[Flow | None, tuple[Problem, ...]]] = {}
+_CACHE_SIZE = 64
+
+
 def analyse(data: bytes, *, source: str) -> tuple[Flow | None, list[Problem]]:
-    """Every problem in a file, and the flow if it could be built (even with errors)."""
+    """Every problem in a file, and the flow if it could be built (even with errors).
+
+    Results are remembered by content hash: YAML parsing with positions is slow (a few hundred ms
+    for the intake), flows are immutable values, and the same bytes always give the same answer.
+    """
+    key = (source, hashlib.sha256(data).hexdigest())
+    if key not in _CACHE:
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        flow, problems = _analyse(data, source=source)
+        _CACHE[key] = (flow, tuple(problems))
+    flow, problems = _CACHE[key]
+    return flow, list(problems)
+
+
+def _analyse(data: bytes, *, source: str) -> tuple[Flow | None, list[Problem]]:
     report = _Report(source)
     try:
         text = data.decode("utf-8")
