@@ -19,7 +19,11 @@ QUESTIONS = (Ask, AskText)
 
 def run(flow: Flow, report: "_Report") -> None:
     ids = {s.id for s in flow.steps}
-    _targets(flow, ids, report)
+    _targets(flow, ids | report.broken_ids, report)
+    if report.broken_ids:
+        # Some steps could not be read at all; path checks on what is left would only mislead.
+        _commands(flow, report)
+        return
     reachable = _reachable(flow, ids)
     for step in flow.steps:
         if step.id not in reachable:

@@ -161,6 +161,7 @@ class _Report:
     def __init__(self, source: str) -> None:
         self.source = source
         self.problems: list[Problem] = []
+        self.broken_ids: set[str] = set()  # steps too broken to build; links to them are not re-reported
 
     def error(self, pos: Pos, step: str | None, message: str) -> None:
         self.problems.append(Problem(self.source, pos.line, pos.column, step, message, "error"))
@@ -495,6 +496,8 @@ class _Builder:
                 continue
             step = self._step(item)
             if step is None:
+                if isinstance(item.get("id"), str):
+                    self.r.broken_ids.add(item["id"])
                 continue
             if step.id in first_seen:
                 r.error(value_pos(item, "id"), step.id, f"another step already has the id '{step.id}' "

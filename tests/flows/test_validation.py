@@ -191,3 +191,9 @@ def test_number_that_yaml_would_change_must_be_quoted() -> None:
     assert "read as the number 1315" in err.message and "quotes" in err.message
     err = only_error(MINI.replace("{value: blue,", "{value: 01,"))
     assert "read as the number 1" in err.message
+
+
+def test_a_broken_step_does_not_cascade_into_link_errors() -> None:
+    text = MINI.replace("  - id: bye\n    kind: end\n", "  - id: bye\n    kind: ende\n")
+    err = only_error(text)
+    assert err.step == "bye" and "unknown step kind 'ende'" in err.message
