@@ -33,6 +33,35 @@ def run(flow: Flow, report: "_Report") -> None:
     _silent_loops(flow, ids, reachable, report)
     _reads(flow, ids, reachable, report)
     _commands(flow, report)
+    _reply_sizes(flow, ids, reachable, report)
+
+
+MAX_REPLY = 5
+
+
+def _reply_sizes(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") -> None:
+    """LINE delivers at most 5 messages per reply; warn where the steps between questions say more."""
+
+    def longest(step_id: str, seen: frozenset[str]) -> int:
+        step = flow.step(step_id)
+        if isinstance(step, QUESTIONS):
+            return 1
+        own = 1 if getattr(step, "text", None) is not None else 0
+        if isinstance(step, (SetValues, Branch)):
+            own = 0
+        nexts = [t for t in _edges(flow, step, ids) if t not in seen]
+        return own + max((longest(t, seen | {t}) for t in nexts), default=0)
+
+    starts = [(flow.first_step, [flow.first_step.id], 1 if any(c.action == "restart" for c in flow.commands) else 0)]
+    for step in flow.steps:
+        if isinstance(step, QUESTIONS) and step.id in reachable:
+            starts.append((step, _edges(flow, step, ids), 0))
+    for step, targets, extra in starts:
+        size = extra + max((longest(t, frozenset({t})) for t in targets), default=0)
+        if size > MAX_REPLY:
+            where = "starting the conversation" if step is flow.first_step and extra else "after this question"
+            report.warning(step.pos, step.id, f"{where}, up to {size} messages are sent at once, but LINE "
+                           f"delivers at most {MAX_REPLY} in one reply; merge some say steps")
 
 
 def _edges(flow: Flow, step: Step, ids: set[str]) -> list[str]:

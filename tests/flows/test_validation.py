@@ -197,3 +197,10 @@ def test_a_broken_step_does_not_cascade_into_link_errors() -> None:
     text = MINI.replace("  - id: bye\n    kind: end\n", "  - id: bye\n    kind: ende\n")
     err = only_error(text)
     assert err.step == "bye" and "unknown step kind 'ende'" in err.message
+
+
+def test_more_than_five_messages_in_one_reply_is_a_warning() -> None:
+    says = "".join(f"  - id: s{i}\n    kind: say\n    text: {{ja: あ{i}, en: a{i}}}\n" for i in range(4))
+    flow = parse_flow(MINI.replace("  - id: color\n", says + "  - id: color\n"), source="f.yaml")
+    [warning] = flow.warnings
+    assert warning.step == "hello" and "up to 7 messages are sent at once" in warning.message
