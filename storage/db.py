@@ -14,7 +14,7 @@ here avoids the ones it can (no separate BEGIN, no rollback on pool checkin).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -50,6 +50,7 @@ class Database:
             engine, expire_on_commit=False
         )
         self._write_lock = asyncio.Lock() if dialect == "sqlite" else None
+        self._before_close: list[Callable[[], Awaitable[None]]] = []
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -67,7 +68,14 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    def on_close(self, flush: Callable[[], Awaitable[None]]) -> None:
+        """Run `flush` before the engine goes away (Stores finish their queued writes)."""
+        self._before_close.append(flush)
+
     async def close(self) -> None:
+        """Finish writes already requested, then close every connection."""
+        for flush in self._before_close:
+            await flush()
         await self.engine.dispose()
 
 

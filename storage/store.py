@@ -117,12 +117,20 @@ class Store:
         self._accepts: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] = []
         self._accept_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        db.on_close(self.flush)
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
         self._session_insert = (
             self._insert(_session)
             .on_conflict_do_nothing(index_elements=["pseudonym"])
             .returning(_session.c.version)
         )
+
+    async def flush(self) -> None:
+        """Wait until every write requested so far is committed (shutdown: before closing)."""
+        while self._background or self._writer.busy:
+            if self._background:
+                await asyncio.wait(list(self._background))
+            await self._writer.flush()
 
     # --- inbox --------------------------------------------------------------------------------
 

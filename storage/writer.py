@@ -42,6 +42,15 @@ class GroupWriter:
         # shield: a caller that goes away does not cancel the transaction others wait for.
         return await asyncio.shield(done)
 
+    @property
+    def busy(self) -> bool:
+        return self._task is not None
+
+    async def flush(self) -> None:
+        """Return once every job queued so far is committed (or has failed)."""
+        while self._task is not None:
+            await asyncio.wait([self._task])
+
     async def _drain(self) -> None:
         try:
             while self._queue:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -484,3 +485,24 @@ async def test_nothing_identifying_is_stored_in_the_clear(backend, store: Store,
         raw = Path(backend.sqlite_file).read_bytes()
         assert p.encode() in raw
         assert not [n for n in needles if n.encode() in raw]
+
+
+async def test_a_cancelled_caller_does_not_cancel_the_write_and_close_waits_for_it(
+        backend, keyring: Keyring) -> None:
+    db = await backend.open()
+    store = Store(db, keyring)
+    tasks = [asyncio.create_task(store.accept_events([event(f"e{n}")])) for n in range(5)]
+    tasks.append(asyncio.create_task(store.commit_turn(
+        pseudonym="p", expected_version=None, state={"a": 1}, wake_at=None,
+        outgoing=[msg("m")], inbox_id=None, now=T0)))
+    await asyncio.sleep(0)  # the writes are queued ...
+    for task in tasks:
+        task.cancel()  # ... and their callers go away (a client hung up)
+    await db.close()
+    if backend.sqlite_file is not None:  # look before anything else gets a chance to run
+        with sqlite3.connect(backend.sqlite_file) as raw:
+            assert raw.execute("SELECT count(*) FROM inbox").fetchone() == (5,)
+            assert raw.execute("SELECT count(*) FROM outbox").fetchone() == (1,)
+    again = Store(await backend.open(), keyring)
+    assert [i.event_id for i in await again.pending_events()] == [f"e{n}" for n in range(5)]
+    assert (await again.load_session("p")) is not None
