@@ -43,9 +43,13 @@ class Database:
     `Store` is the intended way in; `engine` and `sessions` are there for tools and tests.
     """
 
-    def __init__(self, engine: AsyncEngine, *, dialect: str) -> None:
+    def __init__(self, engine: AsyncEngine, *, dialect: str,
+                 write_engine: AsyncEngine | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
+        # Writes get their own single connection, so a crowd of readers never keeps the writer
+        # (and with it every caller waiting on a commit) queuing for the pool.
+        self._write_engine = write_engine or engine
         self.sessions: async_sessionmaker[AsyncSession] = async_sessionmaker(
             engine, expire_on_commit=False
         )
@@ -56,10 +60,10 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed when the block ends, rolled back if it raises."""
         if self._write_lock is None:
-            async with self.engine.begin() as conn:
+            async with self._write_engine.begin() as conn:
                 yield conn
             return
-        async with self._write_lock, self.engine.begin() as conn:
+        async with self._write_lock, self._write_engine.begin() as conn:
             yield conn
 
     @asynccontextmanager
@@ -76,6 +80,8 @@ class Database:
         """Finish writes already requested, then close every connection."""
         for flush in self._before_close:
             await flush()
+        if self._write_engine is not self.engine:
+            await self._write_engine.dispose()
         await self.engine.dispose()
 
 
@@ -105,6 +111,7 @@ async def open_database(
 
     `sqlite:///x.db` and `postgresql://...` are accepted and given their async driver.
     `search_path` (PostgreSQL only) puts the tables in that schema, e.g. one per test.
+    `pool_size` sizes the readers' pool; writes use one connection of their own.
     """
     parsed = _normalise_url(url)
     dialect = parsed.get_backend_name()
@@ -112,22 +119,33 @@ async def open_database(
     if dialect == "sqlite":
         if search_path is not None:
             raise UnsupportedDatabase("search_path applies to PostgreSQL only")
-        if parsed.database in (None, "", ":memory:"):
+        memory = parsed.database in (None, "", ":memory:")
+        if memory:
             kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own empty DB
         # Every transaction here ends in commit or rollback, so the pool's extra rollback on
         # checkin is only another trip through aiosqlite's thread.
         kwargs["pool_reset_on_return"] = None
     else:
+        memory = False
         if search_path is not None:
             kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
-        if pool_size is not None:
-            kwargs["pool_size"] = pool_size
-    engine = create_async_engine(parsed, **kwargs)
-    if dialect == "sqlite":
-        _sqlite_events(engine, synchronous=sqlite_synchronous)
-    async with engine.begin() as conn:
-        await conn.run_sync(SQLModel.metadata.create_all)
-    return Database(engine, dialect=dialect)
+    engines = []
+    for size in ([None] if memory else [pool_size, 1]):
+        extra = {} if size is None else {"pool_size": size}
+        if size == 1:
+            extra["max_overflow"] = 0
+        engine = create_async_engine(parsed, **kwargs, **extra)
+        if dialect == "sqlite":
+            _sqlite_events(engine, synchronous=sqlite_synchronous)
+        engines.append(engine)
+    try:
+        async with engines[-1].begin() as conn:
+            await conn.run_sync(SQLModel.metadata.create_all)
+    except BaseException:
+        for engine in engines:
+            await engine.dispose()
+        raise
+    return Database(engines[0], dialect=dialect, write_engine=engines[-1])
 
 
 def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:

@@ -27,7 +27,7 @@ from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
 from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime
-from storage.writer import GroupWriter
+from storage.writer import Batch, GroupWriter
 
 _inbox = InboxRow.__table__
 _address = AddressRow.__table__
@@ -119,11 +119,14 @@ class Store:
         self._background: set[asyncio.Task[None]] = set()
         db.on_close(self.flush)
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
-        self._session_insert = (
-            self._insert(_session)
-            .on_conflict_do_nothing(index_elements=["pseudonym"])
-            .returning(_session.c.version)
-        )
+        upsert = self._insert(_address)
+        self._address_upsert = upsert.on_conflict_do_update(
+            index_elements=["pseudonym"],
+            set_={"channel": upsert.excluded.channel,
+                  "platform_user_id_enc": upsert.excluded.platform_user_id_enc,
+                  "updated_at": upsert.excluded.updated_at})
+        self._session_insert = self._insert(_session).on_conflict_do_nothing(
+            index_elements=["pseudonym"])
 
     async def flush(self) -> None:
         """Wait until every write requested so far is committed (shutdown: before closing)."""
@@ -131,6 +134,14 @@ class Store:
             if self._background:
                 await asyncio.wait(list(self._background))
             await self._writer.flush()
+
+    async def _later(self, statement: Any, params: dict[str, Any]) -> None:
+        """A write whose result nobody needs: batched with the group's others (see writer.py)."""
+
+        async def job(_conn: AsyncConnection, batch: Batch) -> None:
+            batch.add(statement, params)
+
+        await self._writer.run(job)
 
     # --- inbox --------------------------------------------------------------------------------
 
@@ -179,7 +190,8 @@ class Store:
                 self._accept_task = None
             return batch
 
-        async def job(conn: AsyncConnection) -> list[dict[tuple[str, str], tuple[int, datetime]]]:
+        async def job(conn: AsyncConnection, _batch: Batch
+                      ) -> list[dict[tuple[str, str], tuple[int, datetime]]]:
             return await self._insert_events(conn, [values for values, _ in take()])
 
         try:
@@ -233,14 +245,13 @@ class Store:
 
     async def mark_event_done(self, inbox_id: int, *, now: datetime) -> None:
         _aware(now)
-        params = _finish_params(inbox_id, status="done", now=now, error=None)
-        await self._writer.run(lambda conn: conn.execute(_INBOX_FINISH, params))
+        await self._later(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
 
     async def mark_event_failed(self, inbox_id: int, *, now: datetime, error: str) -> None:
         """`error` is a short code or exception class name, never text from the person."""
         _aware(now)
-        params = _finish_params(inbox_id, status="failed", now=now, error=_short(error))
-        await self._writer.run(lambda conn: conn.execute(_INBOX_FINISH, params))
+        await self._later(_INBOX_FINISH, _finish_params(inbox_id, status="failed", now=now,
+                                                        error=_short(error)))
 
     async def purge_finished(self, *, before: datetime) -> int:
         """Retention: delete finished inbox events and outbox messages older than `before`.
@@ -251,7 +262,7 @@ class Store:
         """
         _aware(before)
 
-        async def job(conn: AsyncConnection) -> int:
+        async def job(conn: AsyncConnection, _batch: Batch) -> int:
             a = await conn.execute(delete(_inbox).where(
                 _inbox.c.status != "pending", _inbox.c.received_at < before))
             b = await conn.execute(delete(_outbox).where(
@@ -267,13 +278,8 @@ class Store:
         """Record how to reach `pseudonym`; the only place a platform user id is stored."""
         _aware(now)
         token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
-        stmt = self._insert(_address).values(
-            pseudonym=pseudonym, channel=channel, platform_user_id_enc=token, updated_at=now)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["pseudonym"],
-            set_={"channel": channel, "platform_user_id_enc": token, "updated_at": now},
-        )
-        await self._writer.run(lambda conn: conn.execute(stmt))
+        await self._later(self._address_upsert, {"pseudonym": pseudonym, "channel": channel,
+                                                 "platform_user_id_enc": token, "updated_at": now})
 
     async def address_of(self, pseudonym: str) -> tuple[str, str] | None:
         """(channel, platform user id) for delivery; only the sender should call this."""
@@ -334,42 +340,50 @@ class Store:
                 "created_at": now,
             })
 
-        async def job(conn: AsyncConnection) -> int | None:
-            # The session comes first: a conflict is found before anything is written.
+        async def job(conn: AsyncConnection, batch: Batch) -> int | None:
+            # The session comes first: a conflict is found before anything is written. The rest
+            # joins the group's batched statements, still inside this same transaction; outbox
+            # rows keep their order (ids follow it).
             new_version = await self._write_session(
-                conn, pseudonym=pseudonym, expected_version=expected_version,
+                conn, batch, pseudonym=pseudonym, expected_version=expected_version,
                 state_token=state_token, wake_at=wake_at, now=now)
-            for values in out_rows:  # one by one: ids must follow the given order
-                await conn.execute(_OUTBOX_INSERT, values)
+            for values in out_rows:
+                batch.add(_OUTBOX_INSERT, values)
             if inbox_id is not None:
-                await conn.execute(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now,
-                                                                 error=None))
+                batch.add(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
             return new_version
 
         return await self._writer.run(job)
 
-    async def _write_session(self, conn: AsyncConnection, *, pseudonym: str,
+    async def _write_session(self, conn: AsyncConnection, batch: Batch, *, pseudonym: str,
                              expected_version: int | None, state_token: str | None,
                              wake_at: datetime | None, now: datetime) -> int | None:
-        if expected_version is None:
-            if state_token is None:
-                if (await conn.execute(_SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
-                    raise ConcurrentUpdate("a session was created meanwhile")
-                return None
-            params = {"pseudonym": pseudonym, "version": 1, "state_enc": state_token,
-                      "wake_at": wake_at, "updated_at": now}
-            if (await conn.execute(self._session_insert, params)).first() is None:
+        """Insert, update or delete the session if it is still at `expected_version`.
+
+        Where the driver reports executemany row counts (SQLite), the write joins the batch
+        with an exact row count check; elsewhere it runs now and checks its own row count.
+        Either way a conflict surfaces as ConcurrentUpdate before this turn is committed.
+        """
+        if expected_version is None and state_token is None:
+            if (await conn.execute(_SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
                 raise ConcurrentUpdate("a session was created meanwhile")
-            return 1
-        key = {"b_p": pseudonym, "b_v": expected_version}
-        if state_token is None:
-            result = await conn.execute(_SESSION_DELETE, key)
-            new_version = None
+            return None
+        if expected_version is None:
+            statement = self._session_insert
+            params: dict[str, Any] = {"pseudonym": pseudonym, "version": 1,
+                                      "state_enc": state_token, "wake_at": wake_at,
+                                      "updated_at": now}
+            new_version: int | None = 1
+        elif state_token is None:
+            statement, new_version = _SESSION_DELETE, None
+            params = {"b_p": pseudonym, "b_v": expected_version}
         else:
-            new_version = expected_version + 1
-            result = await conn.execute(_SESSION_UPDATE, {**key, "b_nv": new_version, "b_s": state_token,
-                                                          "b_w": wake_at, "b_now": now})
-        if result.rowcount != 1:
+            statement, new_version = _SESSION_UPDATE, expected_version + 1
+            params = {"b_p": pseudonym, "b_v": expected_version, "b_nv": new_version,
+                      "b_s": state_token, "b_w": wake_at, "b_now": now}
+        if batch.can_check:
+            batch.add(statement, params, exact=True)
+        elif (await conn.execute(statement, params)).rowcount != 1:
             raise ConcurrentUpdate(f"session is no longer at version {expected_version}")
         return new_version
 
@@ -408,27 +422,21 @@ class Store:
     async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""
         _aware(now)
-        params = {"b_id": outbox_id, "b_status": "sent", "b_now": now, "b_error": None}
-        await self._writer.run(lambda conn: conn.execute(_OUTBOX_FINISH, params))
+        await self._later(_OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "sent", "b_now": now,
+                                           "b_error": None})
 
     async def mark_retry(self, outbox_id: int, *, next_attempt_at: datetime, error: str,
                          reply_token_spent: bool = False) -> None:
         """Try again at `next_attempt_at`; with `reply_token_spent` the next try pushes instead."""
         _aware(next_attempt_at)
-        values: dict[str, Any] = {"attempts": _outbox.c.attempts + 1,
-                                  "next_attempt_at": next_attempt_at, "error": _short(error)}
-        if reply_token_spent:
-            values.update(reply_token_enc=None, reply_token_expires_at=None)
-        stmt = (update(_outbox).where(_outbox.c.id == outbox_id, _outbox.c.status == "pending")
-                .values(**values))
-        await self._writer.run(lambda conn: conn.execute(stmt))
+        await self._later(_OUTBOX_RETRY_PUSH if reply_token_spent else _OUTBOX_RETRY,
+                          {"b_id": outbox_id, "b_next": next_attempt_at, "b_error": _short(error)})
 
     async def mark_undeliverable(self, outbox_id: int, *, now: datetime, error: str) -> None:
         """Give up on this message (e.g. a 4xx other than 429); the person's next one may go."""
         _aware(now)
-        params = {"b_id": outbox_id, "b_status": "undeliverable", "b_now": now,
-                  "b_error": _short(error)}
-        await self._writer.run(lambda conn: conn.execute(_OUTBOX_FINISH, params))
+        await self._later(_OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "undeliverable",
+                                           "b_now": now, "b_error": _short(error)})
 
     # --- people and health --------------------------------------------------------------------
 
@@ -436,7 +444,7 @@ class Store:
         """Delete what identifies or quotes a person: address, session, undelivered messages,
         and processed inbox events (pending ones stay until the worker has handled them)."""
 
-        async def job(conn: AsyncConnection) -> None:
+        async def job(conn: AsyncConnection, _batch: Batch) -> None:
             await conn.execute(delete(_address).where(_address.c.pseudonym == pseudonym))
             await conn.execute(delete(_session).where(_session.c.pseudonym == pseudonym))
             await conn.execute(delete(_outbox).where(_outbox.c.pseudonym == pseudonym,
@@ -471,6 +479,18 @@ _OUTBOX_FINISH = (
     .values(status=bindparam("b_status", type_=String()),
             finished_at=bindparam("b_now", type_=UTCDateTime()),
             attempts=_outbox.c.attempts + 1, reply_token_enc=None,
+            error=bindparam("b_error", type_=String()))
+)
+_OUTBOX_RETRY = (
+    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
+    .values(attempts=_outbox.c.attempts + 1,
+            next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
+            error=bindparam("b_error", type_=String()))
+)
+_OUTBOX_RETRY_PUSH = (  # the reply token was used up: the next attempt pushes
+    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
+    .values(attempts=_outbox.c.attempts + 1, reply_token_enc=None, reply_token_expires_at=None,
+            next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
             error=bindparam("b_error", type_=String()))
 )
 _ADDRESS_OF = select(_address.c.channel, _address.c.platform_user_id_enc).where(
