@@ -269,7 +269,7 @@ class Store:
                 _outbox.c.status != "pending", _outbox.c.created_at < before))
             return (a.rowcount or 0) + (b.rowcount or 0)
 
-        return await self._writer.run(job)
+        return await self._writer.run(job, alone=True)
 
     # --- addresses ----------------------------------------------------------------------------
 
@@ -452,7 +452,8 @@ class Store:
             await conn.execute(delete(_inbox).where(_inbox.c.pseudonym == pseudonym,
                                                     _inbox.c.status != "pending"))
 
-        await self._writer.run(job)
+        # alone: after the batched writes of turns queued before it, so none of those survive.
+        await self._writer.run(job, alone=True)
 
     async def counts(self) -> dict[str, int]:
         """Row counts for /metrics and /healthz, in one statement (one snapshot, one trip)."""

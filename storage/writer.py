@@ -66,12 +66,16 @@ _GROUP_MAX = 200  # jobs per transaction: bounds how long the write lock is held
 class GroupWriter:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: deque[tuple[Job, asyncio.Future[Any]]] = deque()
+        self._queue: deque[tuple[Job, asyncio.Future[Any], bool]] = deque()
         self._task: asyncio.Task[None] | None = None
 
-    async def run(self, job: Callable[[AsyncConnection, Batch], Awaitable[T]]) -> T:
+    async def run(self, job: Callable[[AsyncConnection, Batch], Awaitable[T]], *,
+                  alone: bool = False) -> T:
+        """Run `job` in the next group; `alone` gives it a transaction of its own, after every
+        job queued before it and before every job queued after it (for deletes, whose order
+        against other jobs' batched writes matters)."""
         done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append((job, done))
+        self._queue.append((job, done, alone))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
         # shield: a caller that goes away does not cancel the transaction others wait for.
@@ -92,7 +96,7 @@ class GroupWriter:
     async def _drain(self) -> None:
         try:
             while self._queue:
-                jobs = [self._queue.popleft() for _ in range(min(len(self._queue), _GROUP_MAX))]
+                jobs = self._next_group()
                 try:
                     outcomes = await self._together(jobs)
                 except asyncio.CancelledError:
@@ -122,6 +126,16 @@ class GroupWriter:
             self._task = None
             while self._queue:  # only when cancelled: nobody is left to write these
                 self._queue.popleft()[1].cancel()
+
+    def _next_group(self) -> list[tuple[Job, asyncio.Future[Any]]]:
+        if self._queue[0][2]:
+            job, fut, _ = self._queue.popleft()
+            return [(job, fut)]
+        jobs = []
+        while self._queue and len(jobs) < _GROUP_MAX and not self._queue[0][2]:
+            job, fut, _ = self._queue.popleft()
+            jobs.append((job, fut))
+        return jobs
 
     async def _together(self, jobs: list[tuple[Job, asyncio.Future[Any]]]) -> list[tuple[bool, Any]]:
         outcomes: list[tuple[bool, Any]] = []

@@ -368,6 +368,29 @@ async def test_forget_person(store: Store) -> None:
     assert counts["sessions"] == 1 and counts["addresses"] == 1
 
 
+async def test_forget_person_keeps_its_place_among_concurrent_writes(store: Store) -> None:
+    """Writes queued together still take effect in the order they were asked for."""
+    await asyncio.gather(
+        store.commit_turn(pseudonym="alice", expected_version=None, state={"n": 1}, wake_at=None,
+                          outgoing=[msg("before")], inbox_id=None, now=T0),
+        store.remember_address(channel="line", pseudonym="alice", platform_user_id="Ua", now=T0),
+        store.forget_person("alice"),
+        store.commit_turn(pseudonym="bob", expected_version=None, state={"n": 1}, wake_at=None,
+                          outgoing=[msg("bob")], inbox_id=None, now=T0),
+    )
+    assert await store.load_session("alice") is None
+    assert await store.address_of("alice") is None
+    assert [i.payload for i in await store.due_outbox(T0)] == [b"bob"]
+
+    await asyncio.gather(
+        store.forget_person("carol"),
+        store.commit_turn(pseudonym="carol", expected_version=None, state={"n": 1}, wake_at=None,
+                          outgoing=[msg("after")], inbox_id=None, now=T0),
+    )
+    assert (await store.load_session("carol")) is not None
+    assert [i.payload for i in await store.due_outbox(T0)] == [b"bob", b"after"]
+
+
 async def test_purge_finished_keeps_pending(store: Store) -> None:
     old, young, waiting = await store.accept_events([
         event("old", at=T0), event("young", at=T0 + timedelta(days=9)), event("waiting", at=T0)])
