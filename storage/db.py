@@ -115,7 +115,8 @@ async def open_database(
     """
     parsed = _normalise_url(url)
     dialect = parsed.get_backend_name()
-    kwargs: dict[str, Any] = {"echo": echo}
+    # hide_parameters: SQL errors and echo never print values (pseudonyms, ciphertexts).
+    kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if dialect == "sqlite":
         if search_path is not None:
             raise UnsupportedDatabase("search_path applies to PostgreSQL only")
