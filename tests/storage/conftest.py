@@ -8,27 +8,17 @@ point elsewhere; if nothing answers there, the PostgreSQL variants are skipped w
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Under `.venv/bin/pytest` (not `python -m pytest`) the repository root is not on sys.path and
-# this folder, tests/storage, would be imported as a namespace package named `storage`, hiding
-# the real one. Until pytest's `pythonpath = ["."]` is set in pyproject.toml, fix it here.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-if getattr(sys.modules.get("storage"), "__file__", "") is None:
-    del sys.modules["storage"]
+import asyncpg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
-import asyncpg  # noqa: E402
-import pytest  # noqa: E402
-from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
-
-from storage import Database, Keyring, Store, open_database  # noqa: E402
+from storage import Database, Keyring, Store, open_database
 
 PG_URL = os.environ.get(
     "TSUNAGU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
