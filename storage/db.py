@@ -34,13 +34,19 @@ from sqlmodel import SQLModel
 from storage import tables as _tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.errors import UnsupportedDatabase
 
-_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg", "postgres": "postgresql+asyncpg"}
+_DRIVERS = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+}
 
 
 class Database:
     """An open database: the engine, its dialect name, and an ORM session factory.
 
     `Store` is the intended way in; `engine` and `sessions` are there for tools and tests.
+    Writes made through them do not queue with the Store's (on SQLite they wait in the busy
+    timeout instead), so keep them to tools that run beside, not inside, the service.
     """
 
     def __init__(self, engine: AsyncEngine, *, dialect: str,
@@ -68,7 +74,9 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        """One read-only transaction (a consistent snapshot on both backends)."""
+        """A connection for reading. On SQLite no transaction is opened (the driver begins one
+        only before a write), so each statement sees its own snapshot: Store's reads are single
+        statements for that reason."""
         async with self.engine.connect() as conn:
             yield conn
 

@@ -52,7 +52,8 @@ class Keyring:
             raise KeyFileError(f"current key id {current!r} is not among the data keys")
         for key_id, key in data_keys.items():
             if not key_id or ":" in key_id or "|" in key_id or len(key) != _KEY_BYTES:
-                raise KeyFileError(f"data key {key_id!r} must be {_KEY_BYTES} bytes, its id without ':' or '|'")
+                raise KeyFileError(
+                    f"data key {key_id!r} must be {_KEY_BYTES} bytes, its id without ':' or '|'")
         if len(pseudonym_key) < _KEY_BYTES:
             raise KeyFileError(f"pseudonym key must be at least {_KEY_BYTES} bytes")
         self._keys = dict(data_keys)

@@ -412,7 +412,8 @@ class Store:
     def _outbox_item(self, r: Any) -> OutboxItem:
         token = None
         if r.reply_token_enc is not None:
-            token = self._keys.decrypt(r.reply_token_enc, aad=_aad("reply", r.pseudonym, r.retry_key)).decode()
+            token = self._keys.decrypt(
+                r.reply_token_enc, aad=_aad("reply", r.pseudonym, r.retry_key)).decode()
         return OutboxItem(
             id=r.id, pseudonym=r.pseudonym, channel=r.channel,
             payload=self._keys.decrypt(r.payload_enc, aad=_aad("outbox", r.pseudonym, r.retry_key)),
