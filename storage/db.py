@@ -77,6 +77,11 @@ class Database:
         """A connection for reading. On SQLite no transaction is opened (the driver begins one
         only before a write), so each statement sees its own snapshot: Store's reads are single
         statements for that reason."""
+        if self._write_engine is self.engine and self._write_lock is not None:
+            # In-memory SQLite: one connection for everything, so reads queue with the writes.
+            async with self._write_lock, self.engine.connect() as conn:
+                yield conn
+            return
         async with self.engine.connect() as conn:
             yield conn
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from storage import Keyring, NewEvent, Store, StorageError, UnsupportedDatabase, open_database
+from storage import Keyring, NewEvent, Outgoing, Store, StorageError, UnsupportedDatabase, open_database
 
 
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "oracle+cx_oracle://h/db"])
@@ -41,5 +42,14 @@ async def test_in_memory_sqlite_works_for_quick_tools() -> None:
         now = datetime(2026, 1, 1, tzinfo=UTC)
         [item] = await store.accept_events([NewEvent("line", "e1", None, b"{}", now)])
         assert [i.id for i in await store.pending_events()] == [item.id]
+
+        async def turn(n: int) -> None:  # reads and writes interleaved on the one connection
+            await store.accept_events([NewEvent("line", f"x{n}", f"p{n}", b"{}", now)])
+            assert await store.load_session(f"p{n}") is None
+            await store.commit_turn(pseudonym=f"p{n}", expected_version=None, state={}, wake_at=None,
+                                    outgoing=[Outgoing("line", b"m")], inbox_id=None, now=now)
+
+        await asyncio.wait_for(asyncio.gather(*(turn(n) for n in range(50))), timeout=20)
+        assert (await store.counts())["sessions"] == 50
     finally:
         await db.close()
