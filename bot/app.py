@@ -16,11 +16,12 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
 
+from flows import FlowError, load_bundled
+from flows.versions import FlowVersions
 from storage import Database, Keyring, Store, open_database
 
 from .delivery import ChannelSender, OutboxPump
 from .dispatch import ChannelSpec, Dispatcher, HandoffSink, LoggingHandoff
-from .flowlib import FlowLibrary
 from .line import translate as line_translate
 from .line.sender import LineSender
 from .line.webhook import LineWebhook
@@ -37,7 +38,7 @@ METRICS = web.AppKey("metrics", Metrics)
 KEYRING = web.AppKey("keyring", Keyring)
 DATABASE = web.AppKey("database", Database)
 STORE = web.AppKey("store", Store)
-FLOWS = web.AppKey("flows", FlowLibrary)
+FLOWS = web.AppKey("flows", FlowVersions)
 LINE_API = web.AppKey("line_api", AsyncMessagingApi)
 SENDERS = web.AppKey("senders", dict)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -91,11 +92,21 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _flows(app: web.Application) -> AsyncIterator[None]:
-    library = FlowLibrary(app[SETTINGS].flows_dir)
-    for problem in library.load():
-        log.error("flow not loaded: %s", problem)
-    app[FLOWS] = library
+    app[FLOWS] = load_flows(app[SETTINGS])
     yield
+
+
+def load_flows(settings: Settings) -> FlowVersions:
+    """The bundled flows, or every flow in TSUNAGU_FLOWS_DIR (an invalid file is logged, not loaded)."""
+    versions = FlowVersions()
+    if settings.flows_dir is None:
+        versions.publish(load_bundled("intake"))
+        return versions
+    for problem in versions.load_folder(settings.flows_dir):
+        log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "flow: %s", problem)
+    if not versions.versions("intake"):
+        raise FlowError(f"{settings.flows_dir}: no valid flow with id 'intake' found")
+    return versions
 
 
 async def _line(app: web.Application) -> AsyncIterator[None]:

@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from flows import engine
+from flows.versions import FlowVersions, UnknownVersion
+from flows import Flow
 from flows.engine import Handoff, Input, Message, Turn
 from storage import ConcurrentUpdate, InboxItem, Keyring, Outgoing, Store
 
 from . import texts
 from .events import Inbound
-from .flowlib import FlowLibrary
 from .metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 GROUP_NOTICE_EVERY = timedelta(hours=24)
 MAX_RETRIES = 5
+INTAKE = "intake"
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class Dispatcher:
         *,
         store: Store,
         keyring: Keyring,
-        flows: FlowLibrary,
+        flows: FlowVersions,
         metrics: Metrics,
         clock: Clock,
         channels: dict[str, ChannelSpec],
@@ -179,16 +181,15 @@ class Dispatcher:
             await self.store.mark_event_done(item.id, now=now)
             return "ignored"
 
-        if inbound.kind == "follow" or status in (None, "ended"):
+        flow = self._flow_of(state) if status in ("active", "handoff") else None
+        if inbound.kind == "follow" or flow is None:
             await self.store.remember_address(
                 channel=inbound.channel, pseudonym=pseudonym, platform_user_id=inbound.address, now=now
             )
-            flow = self.flows.current()
-            turn = engine.start(flow, now=now)
+            turn = engine.start(self.flows.current(INTAKE), now=now)
         elif status == "handoff":
-            turn = self._while_waiting(state, inbound, now)
+            turn = self._while_waiting(flow, state, inbound, now)
         else:
-            flow = self.flows.for_session(state)
             turn = engine.resume(flow, state, Input(text=inbound.text, media=inbound.media), now=now)
 
         await self._commit(pseudonym, version, turn, turn.messages, inbound, item, now)
@@ -197,10 +198,17 @@ class Dispatcher:
                 await self.handoff_sink.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
         return "answered"
 
-    def _while_waiting(self, state: dict, inbound: Inbound, now: datetime) -> Turn:
+    def _flow_of(self, state: dict) -> Flow | None:
+        """The flow version a session is pinned to; None if this process no longer holds it."""
+        try:
+            return self.flows.for_session(state)
+        except (UnknownVersion, KeyError):
+            log.warning("flow %s version %s not held; starting over", state.get("flow_id"), state.get("version"))
+            return None
+
+    def _while_waiting(self, flow: Flow, state: dict, inbound: Inbound, now: datetime) -> Turn:
         """Between the end of the intake and a counselor: a holding line, and the global commands."""
-        flow = self.flows.for_session(state)
-        command = engine.command_for(flow, inbound.text) if inbound.text else None
+        command = engine.command_for(flow, inbound.text)
         if command == "restart":
             return engine.start(flow, now=now, language=state.get("language"))
         if command == "stop":
@@ -231,7 +239,10 @@ class Dispatcher:
         stored = await self.store.load_session(pseudonym)
         if stored is None or stored.state.get("status") != "active":
             return "tick"
-        turn = engine.tick(self.flows.for_session(stored.state), stored.state, now=now)
+        flow = self._flow_of(stored.state)
+        if flow is None:
+            return "tick"
+        turn = engine.tick(flow, stored.state, now=now)
         if not turn.messages and turn.session == stored.state:
             return "tick"
         await self._commit(pseudonym, stored.version, turn, turn.messages, None, None, now)

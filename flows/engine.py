@@ -342,6 +342,16 @@ def _reprompt(flow: m.Flow, s: dict, step: m.Ask, lead: str) -> Message:
     return Message("\n".join(lines), question.choices)
 
 
+def command_for(flow: m.Flow, text: str | None) -> str | None:
+    """The action ("stop", "restart", "language") a typed text asks for, if it is a global command.
+
+    For hosts that must honour the commands outside a question, e.g. while a person waits for
+    a counselor after the intake.
+    """
+    command = _command(flow, text) if text else None
+    return command.action if command else None
+
+
 def _command(flow: m.Flow, text: str) -> m.Command | None:
     norm = normalize(text)
     for command in flow.commands:

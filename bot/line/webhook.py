@@ -56,7 +56,11 @@ class LineWebhook:
             return self._reject(400, "not-a-webhook")
         received = self.clock()
         events = [self._new_event(i, received) for i in inbound]
-        stored = await self.store.accept_events(events) if events else []
+        try:
+            stored = await self.store.accept_events(events) if events else []
+        except Exception as exc:  # not stored, so not acknowledged: LINE redelivers later
+            log.error("inbox write failed: %s", type(exc).__name__)
+            return self._reject(503, "storage-unavailable")
         self.metrics.events_received.labels(CHANNEL).inc(len(stored))
         self.metrics.events_duplicate.labels(CHANNEL).inc(len(events) - len(stored))
         self.submit(stored)

@@ -1,0 +1,45 @@
+"""The database never holds a platform user id, a reply token or what a person wrote, in the clear."""
+
+from __future__ import annotations
+
+from bot.app import STORE
+from tests.bot.conftest import event
+
+USER = "U1f0a9c3e5b7d2468ace13579bdf02468"
+SAID = [
+    "誰にも言えない悩みがあって、夜になると苦しくなります",
+    "はい",
+    "孤独・孤立",
+    "これで全部",
+    "19〜29歳",
+    "関東",
+    "東京都",
+    "いいえ",
+    "日本語",
+    "はい、地域の外がいい",
+]
+
+
+async def test_completed_intake_leaves_no_id_or_text_in_the_sqlite_file(service, caplog):
+    caplog.set_level("DEBUG")
+    tokens = []
+    for i, text in enumerate(SAID):
+        tokens.append(f"reply-token-private-{i:04d}")
+        await service.send(event(text=text, user=USER, reply_token=tokens[-1]))
+        await service.settle()
+    replies = [c for c in service.line.calls]
+    assert len(replies) == len(SAID), "every message was answered"
+    assert (await service.client.server.app[STORE].counts())["addresses"] == 1
+
+    raw = b"".join(
+        p.read_bytes() for p in service.db_path.parent.iterdir() if p.name.startswith(service.db_path.name)
+    )
+    assert len(raw) > 10_000
+    for secret in [USER, *tokens, *SAID]:
+        assert secret.encode() not in raw, f"{secret!r} found in the database file"
+    logged = caplog.text
+    assert logged, "the service logged something to check"
+    for secret in [USER, *tokens, *SAID[:1]]:
+        assert secret not in logged, f"{secret!r} found in the log"
+    # the bot's own words are not there in the clear either (session state and outbox are encrypted)
+    assert "秘密".encode() not in raw
