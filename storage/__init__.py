@@ -4,7 +4,9 @@
     db = await open_database("sqlite+aiosqlite:///./tsunagu.db")
     store = Store(db, keyring)
 
-See store.py for what each call guarantees, keys.py for the key file and encryption.
+See store.py for what each call guarantees, keys.py for the key file and encryption, writer.py
+for how concurrent writes share transactions (group commit), db.py for the engine set-up.
+Make one Store per Database and share it; `await db.close()` finishes queued writes first.
 """
 
 from storage.db import Database, open_database
