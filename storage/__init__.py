@@ -20,7 +20,8 @@ from storage.errors import (
     UnsupportedDatabase,
 )
 from storage.keys import Keyring
-from storage.store import InboxItem, NewEvent, OutboxItem, Outgoing, Store, StoredSession
+from storage.store import Store
+from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 
 __all__ = [
     "ConcurrentUpdate",

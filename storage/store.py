@@ -15,18 +15,19 @@ import asyncio
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, String, bindparam, delete, func, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import statements as Q
 from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
-from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime
+from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow
+from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.writer import Batch, GroupWriter
 
 _inbox = InboxRow.__table__
@@ -36,56 +37,6 @@ _outbox = OutboxRow.__table__
 
 _ERROR_MAX = 200
 _INSERT_CHUNK = 200  # rows per INSERT statement (6 bound values each, far below both limits)
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event as received, before it has an inbox id. `payload` is the raw event (JSON bytes)."""
-
-    channel: str
-    event_id: str
-    pseudonym: str | None
-    payload: bytes
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class InboxItem:
-    id: int
-    channel: str
-    event_id: str
-    pseudonym: str | None
-    payload: bytes
-    received_at: datetime
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """A message the worker wants delivered; `payload` is the platform message(s) as bytes."""
-
-    channel: str
-    payload: bytes
-    reply_token: str | None = None
-    reply_token_expires_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    pseudonym: str
-    channel: str
-    payload: bytes
-    reply_token: str | None
-    reply_token_expires_at: datetime | None
-    retry_key: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class StoredSession:
-    state: dict[str, Any]
-    version: int
-    wake_at: datetime | None
 
 
 def _aad(*parts: str) -> bytes:
@@ -245,12 +196,12 @@ class Store:
 
     async def mark_event_done(self, inbox_id: int, *, now: datetime) -> None:
         _aware(now)
-        await self._later(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
+        await self._later(Q.INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
 
     async def mark_event_failed(self, inbox_id: int, *, now: datetime, error: str) -> None:
         """`error` is a short code or exception class name, never text from the person."""
         _aware(now)
-        await self._later(_INBOX_FINISH, _finish_params(inbox_id, status="failed", now=now,
+        await self._later(Q.INBOX_FINISH, _finish_params(inbox_id, status="failed", now=now,
                                                         error=_short(error)))
 
     async def purge_finished(self, *, before: datetime) -> int:
@@ -284,7 +235,7 @@ class Store:
     async def address_of(self, pseudonym: str) -> tuple[str, str] | None:
         """(channel, platform user id) for delivery; only the sender should call this."""
         async with self._db.read() as conn:
-            row = (await conn.execute(_ADDRESS_OF, {"b_p": pseudonym})).first()
+            row = (await conn.execute(Q.ADDRESS_OF, {"b_p": pseudonym})).first()
         if row is None:
             return None
         raw = self._keys.decrypt(row.platform_user_id_enc, aad=_aad("address", row.channel, pseudonym))
@@ -294,7 +245,7 @@ class Store:
 
     async def load_session(self, pseudonym: str) -> StoredSession | None:
         async with self._db.read() as conn:
-            row = (await conn.execute(_SESSION_LOAD, {"b_p": pseudonym})).first()
+            row = (await conn.execute(Q.SESSION_LOAD, {"b_p": pseudonym})).first()
         if row is None:
             return None
         state = json.loads(self._keys.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
@@ -348,9 +299,9 @@ class Store:
                 conn, batch, pseudonym=pseudonym, expected_version=expected_version,
                 state_token=state_token, wake_at=wake_at, now=now)
             for values in out_rows:
-                batch.add(_OUTBOX_INSERT, values)
+                batch.add(Q.OUTBOX_INSERT, values)
             if inbox_id is not None:
-                batch.add(_INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
+                batch.add(Q.INBOX_FINISH, _finish_params(inbox_id, status="done", now=now, error=None))
             return new_version
 
         return await self._writer.run(job)
@@ -365,7 +316,7 @@ class Store:
         Either way a conflict surfaces as ConcurrentUpdate before this turn is committed.
         """
         if expected_version is None and state_token is None:
-            if (await conn.execute(_SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
+            if (await conn.execute(Q.SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
                 raise ConcurrentUpdate("a session was created meanwhile")
             return None
         if expected_version is None:
@@ -375,10 +326,10 @@ class Store:
                                       "updated_at": now}
             new_version: int | None = 1
         elif state_token is None:
-            statement, new_version = _SESSION_DELETE, None
+            statement, new_version = Q.SESSION_DELETE, None
             params = {"b_p": pseudonym, "b_v": expected_version}
         else:
-            statement, new_version = _SESSION_UPDATE, expected_version + 1
+            statement, new_version = Q.SESSION_UPDATE, expected_version + 1
             params = {"b_p": pseudonym, "b_v": expected_version, "b_nv": new_version,
                       "b_s": state_token, "b_w": wake_at, "b_now": now}
         if batch.can_check:
@@ -406,7 +357,7 @@ class Store:
         """
         _aware(now)
         async with self._db.read() as conn:
-            rows = (await conn.execute(_DUE_OUTBOX, {"b_now": now, "b_limit": limit})).all()
+            rows = (await conn.execute(Q.DUE_OUTBOX, {"b_now": now, "b_limit": limit})).all()
         return [self._outbox_item(r) for r in rows]
 
     def _outbox_item(self, r: Any) -> OutboxItem:
@@ -423,20 +374,20 @@ class Store:
     async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""
         _aware(now)
-        await self._later(_OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "sent", "b_now": now,
+        await self._later(Q.OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "sent", "b_now": now,
                                            "b_error": None})
 
     async def mark_retry(self, outbox_id: int, *, next_attempt_at: datetime, error: str,
                          reply_token_spent: bool = False) -> None:
         """Try again at `next_attempt_at`; with `reply_token_spent` the next try pushes instead."""
         _aware(next_attempt_at)
-        await self._later(_OUTBOX_RETRY_PUSH if reply_token_spent else _OUTBOX_RETRY,
+        await self._later(Q.OUTBOX_RETRY_PUSH if reply_token_spent else Q.OUTBOX_RETRY,
                           {"b_id": outbox_id, "b_next": next_attempt_at, "b_error": _short(error)})
 
     async def mark_undeliverable(self, outbox_id: int, *, now: datetime, error: str) -> None:
         """Give up on this message (e.g. a 4xx other than 429); the person's next one may go."""
         _aware(now)
-        await self._later(_OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "undeliverable",
+        await self._later(Q.OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "undeliverable",
                                            "b_now": now, "b_error": _short(error)})
 
     # --- people and health --------------------------------------------------------------------
@@ -459,75 +410,9 @@ class Store:
     async def counts(self) -> dict[str, int]:
         """Row counts for /metrics and /healthz, in one statement (one snapshot, one trip)."""
         async with self._db.read() as conn:
-            row = (await conn.execute(_COUNTS)).one()
+            row = (await conn.execute(Q.COUNTS)).one()
         return {name: int(value) for name, value in row._mapping.items()}
 
 
 def _finish_params(inbox_id: int, *, status: str, now: datetime, error: str | None) -> dict[str, Any]:
     return {"b_id": inbox_id, "b_status": status, "b_now": now, "b_error": error}
-
-
-# Statements built once; the hot paths only bind values (SQLAlchemy's statement building is a
-# noticeable share of a small write's cost).
-_INBOX_FINISH = (
-    update(_inbox).where(_inbox.c.id == bindparam("b_id"))
-    .values(status=bindparam("b_status", type_=String()),
-            finished_at=bindparam("b_now", type_=UTCDateTime()),
-            error=bindparam("b_error", type_=String()))
-)
-_OUTBOX_INSERT = _outbox.insert()
-_OUTBOX_FINISH = (
-    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
-    .values(status=bindparam("b_status", type_=String()),
-            finished_at=bindparam("b_now", type_=UTCDateTime()),
-            attempts=_outbox.c.attempts + 1, reply_token_enc=None,
-            error=bindparam("b_error", type_=String()))
-)
-_OUTBOX_RETRY = (
-    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
-    .values(attempts=_outbox.c.attempts + 1,
-            next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
-            error=bindparam("b_error", type_=String()))
-)
-_OUTBOX_RETRY_PUSH = (  # the reply token was used up: the next attempt pushes
-    update(_outbox).where(_outbox.c.id == bindparam("b_id"), _outbox.c.status == "pending")
-    .values(attempts=_outbox.c.attempts + 1, reply_token_enc=None, reply_token_expires_at=None,
-            next_attempt_at=bindparam("b_next", type_=UTCDateTime()),
-            error=bindparam("b_error", type_=String()))
-)
-_ADDRESS_OF = select(_address.c.channel, _address.c.platform_user_id_enc).where(
-    _address.c.pseudonym == bindparam("b_p"))
-_SESSION_LOAD = select(_session).where(_session.c.pseudonym == bindparam("b_p"))
-_SESSION_VERSION = select(_session.c.version).where(_session.c.pseudonym == bindparam("b_p"))
-_SESSION_DELETE = delete(_session).where(_session.c.pseudonym == bindparam("b_p"),
-                                         _session.c.version == bindparam("b_v"))
-_SESSION_UPDATE = (
-    update(_session).where(_session.c.pseudonym == bindparam("b_p"),
-                           _session.c.version == bindparam("b_v"))
-    .values(version=bindparam("b_nv", type_=Integer()), state_enc=bindparam("b_s", type_=String()),
-            wake_at=bindparam("b_w", type_=UTCDateTime()),
-            updated_at=bindparam("b_now", type_=UTCDateTime()))
-)
-_heads = (select(func.min(_outbox.c.id).label("id"))
-          .where(_outbox.c.status == "pending")
-          .group_by(_outbox.c.pseudonym)
-          .subquery())
-_DUE_OUTBOX = (select(_outbox)
-               .join(_heads, _heads.c.id == _outbox.c.id)
-               .where(_outbox.c.next_attempt_at <= bindparam("b_now", type_=UTCDateTime()))
-               .order_by(_outbox.c.id)
-               .limit(bindparam("b_limit", type_=Integer())))
-
-
-def _count(table: Any, *where: Any) -> Any:
-    return select(func.count()).select_from(table).where(*where).scalar_subquery()
-
-
-_COUNTS = select(
-    _count(_inbox, _inbox.c.status == "pending").label("inbox_pending"),
-    _count(_inbox, _inbox.c.status == "failed").label("inbox_failed"),
-    _count(_outbox, _outbox.c.status == "pending").label("outbox_pending"),
-    _count(_outbox, _outbox.c.status == "undeliverable").label("outbox_undeliverable"),
-    _count(_session).label("sessions"),
-    _count(_address).label("addresses"),
-)
