@@ -73,6 +73,7 @@ def _count(table: Any, *where: Any) -> Any:
 
 
 COUNTS = select(
+    _count(_inbox).label("inbox_total"),
     _count(_inbox, _inbox.c.status == "pending").label("inbox_pending"),
     _count(_inbox, _inbox.c.status == "failed").label("inbox_failed"),
     _count(_outbox, _outbox.c.status == "pending").label("outbox_pending"),
