@@ -20,15 +20,16 @@ equals changes every minute, so no partner is always first or always last.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property, lru_cache
 
 from routing.errors import RoutingError
 from routing.hotlines import Hotline, Hotlines, load_hotlines
 from routing.model import Directory, Organization
 from routing.places import PREFECTURES, TOPICS
-from routing.schedule import local_position, next_opening, open_at_local, require_aware
+from routing.schedule import Moment, open_at, opening_from, require_aware
 
 
 class RequestError(RoutingError):
@@ -75,12 +76,22 @@ class Exclusion:
 
 @dataclass(frozen=True)
 class Decision:
+    """Where a case may go, and why not elsewhere.
+
+    `excluded` is worked out when first read (then kept): the server only needs the candidates to
+    offer a case, and saying when each closed partner opens next costs more than the decision itself.
+    Build one by hand with `Decision(..., explain=lambda: (exclusion, ...))`."""
+
     request: RouteRequest
     at: datetime
     candidates: tuple[Candidate, ...]
-    excluded: tuple[Exclusion, ...]
     next_open: datetime | None
     hotlines: tuple[Hotline, ...]
+    explain: Callable[[], tuple[Exclusion, ...]] = field(default=tuple, repr=False, compare=False)
+
+    @cached_property
+    def excluded(self) -> tuple[Exclusion, ...]:
+        return tuple(self.explain())
 
     @property
     def routable(self) -> bool:
@@ -120,20 +131,95 @@ class Decision:
 
 
 class _Entry:
-    """Per-organization facts and ready-made exclusions, built once per directory (see _index)."""
+    """Per-organization facts and ready-made exclusions, built once per directory (see _Index)."""
 
-    __slots__ = ("org", "topics", "languages", "ex_topic", "ex_language", "ex_region", "ex_out", "ex_paused", "crc")
+    __slots__ = (
+        "org", "id", "topics", "languages", "regions", "nationwide", "out_of_area", "paused", "capacity",
+        "timezone", "pos", "candidates", "ex_topic", "ex_language", "ex_region", "ex_out", "ex_paused", "crc",
+    )
 
-    def __init__(self, org: Organization) -> None:
+    def __init__(self, org: Organization, pos: int) -> None:
         self.org = org
+        self.pos = pos
+        self.candidates: dict[tuple[int, bool], Candidate] = {}  # (load, via_crisis) -> value, reused
+        self.id = org.id
         self.topics = frozenset(org.topics)
         self.languages = frozenset(org.languages)
+        self.regions = org.regions
+        self.nationwide = org.nationwide
+        self.out_of_area = org.out_of_area
+        self.paused = org.paused
+        self.capacity = org.capacity
+        self.timezone = org.timezone
         self.ex_topic = Exclusion(org.id, "topic", f"takes {', '.join(org.topics)}")
         self.ex_language = Exclusion(org.id, "language", f"speaks {', '.join(org.languages)}")
         self.ex_region = Exclusion(org.id, "region", f"serves {regions_text(org)}")
         self.ex_out = Exclusion(org.id, "out_of_area", "does not take people who avoid their own area")
         self.ex_paused = Exclusion(org.id, "paused", "paused by a coordinator")
         self.crc = zlib.crc32(f"{org.id}:".encode())
+
+
+class _Index:
+    """Partners pre-sorted by topic and region, so that a decision examines only the partners that
+    could take the case; everyone else's exclusion is a ready-made tuple.
+
+    For each topic and each (prefecture or None, avoid own area) it keeps the partners that pass the
+    topic, region and paused rules ("survivors", directory order) and the exclusions of those that take
+    the topic but fail region, out_of_area or paused. Built per topic on first use."""
+
+    def __init__(self, directory: Directory) -> None:
+        self.entries = tuple(_Entry(org, i) for i, org in enumerate(directory.organizations))
+        self.position = {e.id: e.pos for e in self.entries}
+        self._topics: dict[frozenset[str], tuple[tuple[Exclusion, ...], tuple[_Entry, ...]]] = {}
+        self._regional: dict[str, dict[tuple[str | None, bool], tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]]] = {}
+
+    def others(self, wanted: frozenset[str]) -> tuple[tuple[Exclusion, ...], tuple[_Entry, ...]]:
+        """(topic exclusions of partners taking none of `wanted`, crisis partners among them)."""
+        found = self._topics.get(wanted)
+        if found is None:
+            rest = [e for e in self.entries if e.topics.isdisjoint(wanted)]
+            found = (tuple(e.ex_topic for e in rest), tuple(e for e in rest if e.org.crisis))
+            if len(self._topics) < 4096:
+                self._topics[wanted] = found
+        return found
+
+    def survivors(self, topic: str, pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]:
+        table = self._regional.get(topic)
+        if table is None:
+            entries = [e for e in self.entries if topic in e.topics]
+            table = self._regional[topic] = {
+                (p, a): self._split(entries, p, a) for p in (None, *PREFECTURES) for a in (False, True)
+            }
+        return table[(pref, avoid)]
+
+    @staticmethod
+    def _split(entries: list[_Entry], pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]:
+        keep: list[_Entry] = []
+        drop: list[Exclusion] = []
+        for entry in entries:
+            failure = static_failure(entry, pref, avoid)
+            if failure is None:
+                keep.append(entry)
+            else:
+                drop.append(failure)
+        return tuple(keep), tuple(drop)
+
+
+def static_failure(entry: _Entry, pref: str | None, avoid: bool) -> Exclusion | None:
+    """The region, out_of_area or paused rule the partner fails for this request, if any."""
+    if avoid:
+        if not entry.out_of_area:
+            return entry.ex_out
+        if not entry.nationwide:
+            if pref is None:
+                return Exclusion(entry.id, "region", "regional partner; the person gave no prefecture")
+            if pref in entry.regions:
+                return Exclusion(entry.id, "region", f"serves the person's own area ({pref} {PREFECTURES[pref]})")
+    elif not entry.nationwide and (pref is None or pref not in entry.regions):
+        return entry.ex_region
+    if entry.paused:
+        return entry.ex_paused
+    return None
 
 
 def regions_text(org: Organization) -> str:
@@ -145,14 +231,12 @@ def regions_text(org: Organization) -> str:
     return f"{len(codes)} prefectures ({', '.join(codes[:4])}, …)"
 
 
-
-
-def _index(directory: Directory) -> tuple[_Entry, ...]:
-    entries = directory.__dict__.get("_route_index")
-    if entries is None:
-        entries = tuple(_Entry(org) for org in directory.organizations)
-        object.__setattr__(directory, "_route_index", entries)
-    return entries
+def _index(directory: Directory) -> _Index:
+    index = directory.__dict__.get("_route_index")
+    if index is None:
+        index = _Index(directory)
+        object.__setattr__(directory, "_route_index", index)
+    return index
 
 
 def route(
@@ -164,96 +248,142 @@ def route(
     hotlines: Hotlines | None = None,
 ) -> Decision:
     """Decide where a case may go at `now` (aware). `load` maps org id to open conversations (absent = 0);
-    `hotlines` defaults to the bundled file."""
+    `hotlines` defaults to the bundled file.
+
+    Rules are applied in this order and an excluded partner carries the first it fails: topic, region
+    (or out_of_area), paused, language, closed, capacity. `excluded` lists first the partners that
+    take a requested topic (directory order), then those that take none (directory order)."""
     require_aware(now)
     topics = request.topics
     primary = topics[0]
-    wanted = frozenset(topics)
-    language = request.language
-    pref = request.prefecture
-    avoid = request.avoid_own_area
-    urgent = request.urgent
-    positions: dict[object, tuple[int, int]] = {}
+    pref, avoid, language = request.prefecture, request.avoid_own_area, request.language
+    index = _index(directory)
+    groups = [index.survivors(topic, pref, avoid)[0] for topic in topics]
+    static_excluded = index.survivors(primary, pref, avoid)[1] if len(topics) == 1 else None
+    topic_exclusions, crisis_others = index.others(frozenset(topics))
+
     minute_key = str(int(now.timestamp() // 60)).encode()
+    moments: dict[object, Moment] = {}
+    pool: list[tuple] = []
+    failures: list[tuple[_Entry, str, int]] = []  # (partner, "language" | "closed" | "capacity", load)
 
-    matched: list[tuple[int, float, int, _Entry, int]] = []
-    crisis: list[tuple[int, float, int, _Entry, int]] = []
-    crisis_slots: list[tuple[int, _Entry]] = []
-    excluded: list[Exclusion | None] = []
-    closed_opening: list[datetime] = []
-
-    for entry in _index(directory):
-        org = entry.org
-        topic_ok = not entry.topics.isdisjoint(wanted)
-        if not topic_ok and not (urgent and org.crisis):
-            excluded.append(entry.ex_topic)
-            continue
-        failure: Exclusion | None = None
+    def available(entry: _Entry) -> tuple | str:
+        """The sort key when the partner may take the case, else the name of the rule it fails."""
         if language not in entry.languages:
-            failure = entry.ex_language
-        elif avoid:
-            if not org.out_of_area:
-                failure = entry.ex_out
-            elif pref is not None and not org.nationwide and pref in org.regions:
-                failure = Exclusion(org.id, "region", f"serves the person's own area ({pref} {PREFECTURES[pref]})")
-            elif pref is None and not org.nationwide:
-                failure = Exclusion(org.id, "region", "regional partner; the person gave no prefecture")
-        elif not org.nationwide and (pref is None or pref not in org.regions):
-            failure = entry.ex_region
-        if failure is None and org.paused:
-            failure = entry.ex_paused
-        if failure is None:
-            zone = org.timezone
-            position = positions.get(zone)
-            if position is None:
-                position = positions[zone] = local_position(now, zone)
-            if not open_at_local(org, *position):
-                if topic_ok:
-                    opens = next_opening(org, now)
-                    if opens is not None:
-                        closed_opening.append(opens)
-                    detail = f"closed; opens {_when(opens, now)}" if opens else "closed; no opening in the next 14 days"
-                    failure = Exclusion(org.id, "closed", detail, opens)
-                else:
-                    failure = entry.ex_topic
-            else:
-                used = load.get(org.id, 0)
-                if used >= org.capacity:
-                    failure = Exclusion(org.id, "capacity", f"at capacity ({used}/{org.capacity})") if topic_ok else entry.ex_topic
-                else:
-                    key = (0 if primary in entry.topics else 1, used / org.capacity, zlib.crc32(minute_key, entry.crc), entry, used)
-                    if topic_ok:
-                        matched.append(key)
-                    else:
-                        crisis.append(key)
-                        crisis_slots.append((len(excluded), entry))
-                        excluded.append(None)
+            return "language"
+        zone = entry.timezone
+        moment = moments.get(zone)
+        if moment is None:
+            moment = moments[zone] = Moment(now, zone)
+        if not open_at(entry.org, moment) and opening_from(entry.org, moment) != "now":
+            return "closed"
+        used = load.get(entry.id, 0)
+        if used >= entry.capacity:
+            return "capacity"
+        return (0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used)
+
+    seen: set[str] | None = set() if len(groups) > 1 else None
+    for group in groups:
+        for entry in group:
+            if seen is not None:
+                if entry.id in seen:
                     continue
-        excluded.append(failure if topic_ok else entry.ex_topic)
+                seen.add(entry.id)
+            if language not in entry.languages:
+                failures.append((entry, "language", 0))
+                continue
+            zone = entry.timezone
+            moment = moments.get(zone)
+            if moment is None:
+                moment = moments[zone] = Moment(now, zone)
+            org = entry.org
+            dated = org._dated
+            if (not dated or (moment.ordinal not in dated and moment.ordinal - 1 not in dated)) and (
+                org.holidays == "open" or not moment.holiday_near
+            ):
+                is_open = org._week[moment.week_minute] == 1  # open_at, inlined: this loop is the hot path
+            else:
+                is_open = open_at(org, moment)
+            if not is_open:
+                failures.append((entry, "closed", 0))
+                continue
+            used = load.get(entry.id, 0)
+            if used >= entry.capacity:
+                failures.append((entry, "capacity", used))
+                continue
+            pool.append((0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used))
 
     via_crisis = False
-    if matched:
-        pool = matched
-    elif urgent and crisis:
-        pool, via_crisis = crisis, True
-    else:
-        pool = []
-    if not via_crisis:
-        for slot, entry in crisis_slots:
-            excluded[slot] = entry.ex_topic
+    if not pool and request.urgent and crisis_others:
+        for entry in crisis_others:
+            if static_failure(entry, pref, avoid) is None and type(key := available(entry)) is tuple:
+                pool.append(key)
+        if pool:
+            via_crisis = True
+            taken = {k[3].id for k in pool}
+            topic_exclusions = tuple(e for e in topic_exclusions if e.org not in taken)
     pool.sort(key=lambda k: k[:3])
-    candidates = tuple(Candidate(k[3].org, k[4], k[3].org.capacity, via_crisis) for k in pool)
-    lines = (hotlines if hotlines is not None else load_hotlines()).for_topics(topics, now, urgent=urgent)
-    return Decision(
-        request=request,
-        at=now,
-        candidates=candidates,
-        excluded=tuple(e for e in excluded if e is not None),
-        next_open=None if candidates else (min(closed_opening) if closed_opening else None),
-        hotlines=lines,
-    )
+    candidates = tuple(_candidate(k[3], k[4], via_crisis) for k in pool)
+
+    openings: dict[str, datetime | None] = {}
+
+    def opening(entry: _Entry) -> datetime | None:
+        if entry.id not in openings:
+            moment = moments[entry.timezone]
+            opens = opening_from(entry.org, moment)
+            openings[entry.id] = now if opens == "now" else opens
+        return openings[entry.id]
+
+    next_open = None
+    if not candidates:
+        times = [t for entry, rule, _ in failures if rule == "closed" and (t := opening(entry)) is not None]
+        next_open = min(times) if times else None
+
+    def explain() -> tuple[Exclusion, ...]:
+        out: list[Exclusion] = []
+        for entry, rule, used in (failures if seen is None else sorted(failures, key=lambda f: f[0].pos)):
+            if rule == "language":
+                out.append(entry.ex_language)
+            elif rule == "capacity":
+                out.append(Exclusion(entry.id, "capacity", f"at capacity ({used}/{entry.capacity})"))
+            else:
+                opens = opening(entry)
+                if opens is None:
+                    out.append(Exclusion(entry.id, "closed", "closed; no opening in the next 14 days"))
+                else:
+                    out.append(Exclusion(entry.id, "closed", _closed_detail(opens, now.tzinfo), opens))
+        if static_excluded is not None:
+            out.extend(static_excluded)
+        else:
+            kept = seen or set()
+            first: dict[str, Exclusion] = {}
+            for topic in topics:
+                for exclusion in index.survivors(topic, pref, avoid)[1]:
+                    if exclusion.org not in kept:
+                        first.setdefault(exclusion.org, exclusion)
+            out.extend(sorted(first.values(), key=lambda x: index.position[x.org]))
+        out.extend(topic_exclusions)
+        return tuple(out)
+
+    lines = (hotlines if hotlines is not None else load_hotlines()).for_topics(topics, now, urgent=request.urgent)
+    return Decision(request=request, at=now, candidates=candidates, next_open=next_open, hotlines=lines, explain=explain)
 
 
-def _when(moment: datetime, now: datetime) -> str:
-    local = moment.astimezone(now.tzinfo)
+def _candidate(entry: _Entry, used: int, via_crisis: bool) -> Candidate:
+    """Candidates are values: the same partner at the same load is the same Candidate, so reuse it."""
+    found = entry.candidates.get((used, via_crisis))
+    if found is None:
+        found = Candidate(entry.org, used, entry.capacity, via_crisis)
+        if len(entry.candidates) < 64:
+            entry.candidates[(used, via_crisis)] = found
+    return found
+
+
+@lru_cache(maxsize=4096)
+def _closed_detail(opens: datetime, tz) -> str:
+    return f"closed; opens {_when(opens, tz)}"
+
+
+def _when(moment: datetime, tz) -> str:
+    local = moment.astimezone(tz)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")

@@ -54,11 +54,11 @@ class Hotlines:
     def for_topics(self, topics: tuple[str, ...] | list[str], now: datetime, *, urgent: bool) -> tuple[Hotline, ...]:
         """Lines open at `now` for any of `topics`, in file order; 110/119 first when urgent; the
         general fallback line (よりそいホットライン) when no topic line is open."""
-        wanted = set(topics)
+        wanted = frozenset(topics)
         out: list[Hotline] = []
         if urgent:
             out.extend(h for h in self.lines if h.emergency)
-        topical = [h for h in self.lines if not h.emergency and wanted & set(h.topics) and h.is_open(now)]
+        topical = [h for h in self.lines if not h.emergency and not wanted.isdisjoint(h.topics) and h.is_open(now)]
         if not topical:
             topical = [h for h in self.lines if h.fallback and h.is_open(now)]
         out.extend(h for h in topical if h not in out)

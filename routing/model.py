@@ -76,6 +76,9 @@ class Organization:
     _weekly: tuple[tuple[Interval, ...], ...] = field(init=False, repr=False, compare=False)
     _dated: Mapping[int, tuple[bool, tuple[Interval, ...]]] = field(init=False, repr=False, compare=False)
     _topic_set: frozenset[str] = field(init=False, repr=False, compare=False)
+    _dated_days: tuple[int, ...] = field(init=False, repr=False, compare=False)  # sorted ordinals of _dated
+    _week: bytes = field(init=False, repr=False, compare=False)  # 10080 minutes, Monday 00:00 first; 1 = open
+    _week2: bytes = field(init=False, repr=False, compare=False)  # two weeks, for searching past Sunday
 
     def __post_init__(self) -> None:
         weekly: list[list[Interval]] = [[] for _ in range(7)]
@@ -91,6 +94,18 @@ class Organization:
         object.__setattr__(self, "_weekly", tuple(merge(w) for w in weekly))
         object.__setattr__(self, "_dated", {k: (c, merge(v)) for k, (c, v) in dated.items()})
         object.__setattr__(self, "_topic_set", frozenset(self.topics))
+        object.__setattr__(self, "_dated_days", tuple(sorted(self._dated)))
+        week = bytearray(7 * 1440)
+        for day, intervals in enumerate(self._weekly):
+            for start, end in intervals:
+                for lo, hi in ((day * 1440 + start, day * 1440 + end),):
+                    if hi <= len(week):
+                        week[lo:hi] = b"\x01" * (hi - lo)
+                    else:  # Sunday night into Monday morning
+                        week[lo:] = b"\x01" * (len(week) - lo)
+                        week[: hi - len(week)] = b"\x01" * (hi - len(week))
+        object.__setattr__(self, "_week", bytes(week))
+        object.__setattr__(self, "_week2", bytes(week) * 2)
 
     @property
     def nationwide(self) -> bool:
