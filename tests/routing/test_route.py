@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -175,3 +175,69 @@ def test_hotlines_file_and_lookup():
     assert [h.id for h in lines.for_topics(("abuse",), night, urgent=False)] == ["jido-189"]
     assert [h.id for h in lines.for_topics(("work",), night, urgent=False)] == ["yorisoi"]  # fallback line
     assert [h.id for h in lines.for_topics(("work",), night, urgent=True)] == ["police", "ambulance", "yorisoi"]
+
+
+# --- every partner is accounted for, and every candidate really may take the case ----------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from routing import is_open  # noqa: E402
+
+REASONS = {"topic", "region", "out_of_area", "paused", "language", "closed", "capacity"}
+
+
+@st.composite
+def partner(draw, i):
+    hours_from = draw(st.integers(0, 23))
+    hours_to = draw(st.integers(0, 24).filter(lambda h: h != hours_from))
+    return org_yaml(
+        f"o{i}",
+        topics="[" + ", ".join(draw(st.sets(st.sampled_from(["dv", "suicide", "family"]), min_size=1))) + "]",
+        regions=draw(st.sampled_from(["[all]", '["13"]', '["27", "13"]', '["47"]'])),
+        languages=draw(st.sampled_from(["[ja]", "[ja, en]", "[en]"])),
+        out_of_area=draw(st.sampled_from(["true", "false"])),
+        crisis=draw(st.sampled_from(["true", "false"])),
+        paused=draw(st.sampled_from(["true", "false", "false"])),
+        timezone=draw(st.sampled_from(["Asia/Tokyo", "Europe/London"])),
+        hours=f'[{{days: [mon, wed, sat], from: "{hours_from:02d}:00", to: "{hours_to:02d}:00"}}]',
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    data=st.data(),
+    count=st.integers(1, 6),
+    topics=st.lists(st.sampled_from(["dv", "suicide", "family"]), min_size=1, max_size=2, unique=True),
+    prefecture=st.sampled_from([None, "13", "27", "01"]),
+    language=st.sampled_from(["ja", "en"]),
+    urgent=st.booleans(),
+    avoid=st.booleans(),
+    hour=st.integers(0, 24 * 7 - 1),
+)
+def test_every_partner_is_a_candidate_or_excluded_once(data, count, topics, prefecture, language, urgent, avoid, hour):
+    d = directory(*(data.draw(partner(i)) for i in range(count)))
+    load = {f"o{i}": data.draw(st.integers(0, 3)) for i in range(count)}
+    now = jst(2026, 12, 28, 0, 0) + timedelta(hours=hour)
+    request = RouteRequest(tuple(topics), prefecture, language=language, urgent=urgent, avoid_own_area=avoid)
+    decision = route(request, d, load, now)
+    named = [c.org.id for c in decision.candidates] + [e.org for e in decision.excluded]
+    assert sorted(named) == sorted(o.id for o in d.organizations)
+    assert {e.reason for e in decision.excluded} <= REASONS
+    for c in decision.candidates:
+        org = c.org
+        assert is_open(org, now) and not org.paused and language in org.languages and c.load < org.capacity
+        assert c.via_crisis == (not set(topics) & set(org.topics))
+        if c.via_crisis:
+            assert urgent and org.crisis
+        if avoid:
+            assert org.out_of_area and (org.nationwide or prefecture not in org.regions)
+        else:
+            assert org.nationwide or prefecture in org.regions
+    for e in decision.excluded:
+        if e.reason == "closed":
+            assert not is_open(d.get(e.org), now) and (e.opens_at is None or e.opens_at > now)
+    order = [(topics[0] not in c.org.topics, c.load / c.capacity) for c in decision.candidates]
+    assert order == sorted(order)  # primary topic first, then least loaded
+    if decision.candidates:
+        assert decision.next_open is None
