@@ -61,14 +61,15 @@ def parse_directory(text: str, *, source: str = "<directory>") -> Directory:
         seen: dict[str, int | None] = {}
         for node in orgs_node.items():
             org = _organization(node, default_zone)
-            if org is None:
+            id_node = node.child("id") if isinstance(node.value, dict) else None
+            org_id = id_node.value if id_node is not None and isinstance(id_node.value, str) else None
+            if org_id is not None and org_id in seen:
+                id_node.problem(f"duplicate id '{org_id}' (first used on line {seen[org_id]})")
                 continue
-            if org.id in seen:
-                first = seen[org.id]
-                node.child("id").problem(f"duplicate id '{org.id}' (first used on line {first})")
-                continue
-            seen[org.id] = org.line
-            organizations.append(org)
+            if org_id is not None:
+                seen[org_id] = node.line
+            if org is not None:
+                organizations.append(org)
     report.raise_if_any()
     return Directory(organizations=tuple(organizations), timezone=default_zone, source=source)
 

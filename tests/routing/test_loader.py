@@ -166,3 +166,9 @@ def test_error_string_lists_every_problem():
     assert str(info.value).count("\n") == 1
     problem = info.value.problems[0]
     assert (problem.file, problem.line, problem.field) == ("d.yaml", 4, "organizations[0].topics[0]")
+
+
+def test_duplicate_id_is_found_even_when_the_first_has_other_problems():
+    msgs = problems("organizations:\n" + org_yaml("same", topics="[nope]") + org_yaml("same"))
+    assert msgs[-1] == "dir.yaml:10: organizations[1].id: duplicate id 'same' (first used on line 2)"
+    assert len(msgs) == 2
