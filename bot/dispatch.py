@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -61,6 +61,33 @@ class LoggingHandoff:
 
 
 @dataclass(frozen=True)
+class SinkReply:
+    """What a desk answers a person's message with while they wait or talk with a counselor.
+
+    `after`: "wait" keeps the session in the handoff state; "end" ends it; "start" begins a new
+    intake with this message (the desk no longer holds the person, e.g. after Close).
+    """
+
+    messages: tuple[Message, ...] = ()
+    after: str = "wait"
+
+
+class DeskSink(HandoffSink, Protocol):
+    """A handoff sink that also hears the person after the handoff (relay, queue position) and
+    screens every text for risk words (intake included). Optional: the dispatcher uses these
+    methods only if the sink has them."""
+
+    async def from_person(
+        self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,
+        command: str | None, language: str | None, now: datetime,
+    ) -> SinkReply | None: ...
+
+    async def screen(
+        self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
+    ) -> tuple[Message, ...]: ...
+
+
+@dataclass(frozen=True)
 class _Tick:
     pseudonym: str
 
@@ -77,6 +104,7 @@ class Dispatcher:
         channels: dict[str, ChannelSpec],
         handoff: HandoffSink,
         wake_sender: Callable[[], None] = lambda: None,
+        handlers: Mapping[str, Callable[[InboxItem], Awaitable[str]]] | None = None,
     ) -> None:
         self.store = store
         self.keyring = keyring
@@ -86,6 +114,9 @@ class Dispatcher:
         self.channels = channels
         self.handoff_sink = handoff
         self.wake_sender = wake_sender
+        # Inbox channels that are not people (e.g. "slack-desk": counselors' thread messages and
+        # buttons): their events go to a handler, in order per inbox pseudonym key.
+        self.handlers = dict(handlers or {})
         self._queues: dict[str, asyncio.Queue[InboxItem | _Tick]] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
@@ -143,8 +174,12 @@ class Dispatcher:
 
     async def _process(self, item: InboxItem) -> None:
         started = time.perf_counter()
-        inbound = Inbound.from_bytes(item.payload)
         outcome = "ignored"
+        if item.channel in self.handlers:
+            outcome = await self.handlers[item.channel](item)
+            self.metrics.events_processed.labels(item.channel, outcome).inc()
+            return
+        inbound = Inbound.from_bytes(item.payload)
         if item.pseudonym is None or inbound.standby:
             await self.store.mark_event_done(item.id, now=self.clock())
             outcome = "standby" if inbound.standby else "ignored"
@@ -188,9 +223,15 @@ class Dispatcher:
             )
             turn = engine.start(self.flows.current(INTAKE), now=now)
         elif status == "handoff":
-            turn = self._while_waiting(flow, state, inbound, now)
+            turn = await self._from_person(pseudonym, flow, state, inbound, item, now)
+            if turn is None:  # the desk let go of this person: this message starts a new intake
+                await self.store.remember_address(
+                    channel=inbound.channel, pseudonym=pseudonym, platform_user_id=inbound.address, now=now
+                )
+                turn = engine.start(self.flows.current(INTAKE), now=now, language=state.get("language"))
         else:
             turn = engine.resume(flow, state, Input(text=inbound.text, media=inbound.media), now=now)
+            turn = await self._screened(pseudonym, inbound, turn, now)
 
         await self._commit(pseudonym, version, turn, turn.messages, inbound, item, now)
         for effect in turn.effects:
@@ -205,6 +246,38 @@ class Dispatcher:
         except (UnknownVersion, KeyError):
             log.warning("flow %s version %s not held; starting over", state.get("flow_id"), state.get("version"))
             return None
+
+    async def _from_person(
+        self, pseudonym: str, flow: Flow, state: dict, inbound: Inbound, item: InboxItem, now: datetime
+    ) -> Turn | None:
+        """While handed off: the global commands first, then the desk (relay, position), if any."""
+        from_person = getattr(self.handoff_sink, "from_person", None)
+        if from_person is None:
+            return self._while_waiting(flow, state, inbound, now)
+        command = engine.command_for(flow, inbound.text)
+        reply = await from_person(
+            pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=inbound.text,
+            media=inbound.media, command=command, language=state.get("language"), now=now,
+        )
+        if command in ("stop", "restart") or reply is None:
+            return self._while_waiting(flow, state, inbound, now)
+        if reply.after == "start":
+            return None
+        session = dict(state, status="ended") if reply.after == "end" else state
+        return Turn(session=session, messages=reply.messages, effects=())
+
+    async def _screened(self, pseudonym: str, inbound: Inbound, turn: Turn, now: datetime) -> Turn:
+        """Risk words during the intake: the desk may add the emergency lines to this turn."""
+        screen = getattr(self.handoff_sink, "screen", None)
+        if screen is None or not inbound.text:
+            return turn
+        extra = await screen(
+            pseudonym=pseudonym, channel=inbound.channel, text=inbound.text,
+            language=turn.session.get("language"), now=now,
+        )
+        if not extra:
+            return turn
+        return Turn(session=turn.session, messages=(*turn.messages, *extra), effects=turn.effects)
 
     def _while_waiting(self, flow: Flow, state: dict, inbound: Inbound, now: datetime) -> Turn:
         """Between the end of the intake and a counselor: a holding line, and the global commands."""

@@ -1,0 +1,477 @@
+"""CaseStore: the desk's cases, cards, relayed messages and follow-ups, encrypted like the Store's.
+
+Every change of a case is one transaction that also writes what it sends: messages to the person
+(outbox rows on the person's channel, delivered by the same OutboxPump as the intake's) and
+messages to counselors (outbox rows on the "slack-desk" channel, one queue per case, keyed
+`desk:<case id>`), so nothing is lost while LINE or Slack is down and nothing is sent for a change
+that did not happen.
+
+Accept is decided by the database, not by a lock in one process: the partner's row in
+`desk_orgs` is locked (SELECT ... FOR UPDATE on PostgreSQL; on SQLite the transaction starts with
+BEGIN IMMEDIATE, which serialises writers across processes), its open conversations are counted
+against its capacity, and `UPDATE cases ... WHERE status = 'queued'` decides the single winner by
+its row count.
+
+Outbox rows are written in the format `Store` reads back (associated data
+`outbox|<pseudonym>|<retry key>`), through the same prebuilt insert statement.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage import statements as Q
+from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
+from storage.db import Database
+from storage.errors import StorageError
+from storage.keys import Keyring
+
+_case = CaseRow.__table__
+_card = CardRow.__table__
+_msg = CaseMessageRow.__table__
+_org = DeskOrgRow.__table__
+_risk = RiskMarkRow.__table__
+_fu = FollowUpRow.__table__
+
+DESK_CHANNEL = "slack-desk"
+PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
+_HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
+NEW_CARD = "new"  # in a desk op's "card_id": the card this transition creates
+
+
+class CaseConflict(StorageError):
+    """The case is no longer in the state the change expected (someone else changed it first)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: int
+    pseudonym: str
+    channel: str
+    handle: str
+    status: str
+    org_id: str | None
+    candidates: tuple[str, ...]
+    tried: tuple[str, ...]
+    priority: int
+    urgent: bool
+    language: str
+    share_consent: bool
+    answers: Mapping[str, Any]
+    risk_words: tuple[str, ...]
+    counselor_id: str | None
+    counselor_name: str | None
+    outcome: str | None
+    told_position: int | None
+    lines_sent: bool
+    created_at: datetime
+    queued_at: datetime
+    offered_at: datetime | None
+    accepted_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"相談者 {self.handle}"
+
+    def waited(self, now: datetime) -> timedelta:
+        return max(timedelta(0), now - self.queued_at)
+
+
+@dataclass(frozen=True)
+class Card:
+    id: int
+    case_id: int
+    org_id: str
+    slack_channel: str
+    ts: str | None
+    state: str
+    via: str = "route"
+
+
+@dataclass(frozen=True)
+class CaseMessage:
+    id: int
+    case_id: int
+    direction: str
+    text: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    id: int
+    case_id: int
+    pseudonym: str
+    org_id: str
+    days: int
+    status: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Emit:
+    """What a change sends, written in its transaction: to the person (`{"text", "choices"}`
+    dicts, the dispatcher's format) and to the desk (one op dict per outbox row)."""
+
+    person: tuple[dict[str, Any], ...] = ()
+    desk: tuple[dict[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    won: bool
+    case: Case | None
+    reason: str | None = None  # taken | moved | closed | capacity | unknown
+
+
+@dataclass(frozen=True)
+class NewCard:
+    org_id: str
+    slack_channel: str
+    via: str = "route"  # route | overflow | transfer | followup: a transfer shows the summary
+                        # only with the person's consent
+
+
+Build = Callable[[Case], Emit]
+_ANY = object()
+_NOTHING: Build = lambda _case: Emit()  # noqa: E731
+
+
+def _aad(*parts: str) -> bytes:
+    return "|".join(parts).encode()
+
+
+def handle_for(keyring: Keyring, pseudonym: str, case_id: int) -> str:
+    """A short handle from an HMAC of pseudonym and case: stable in a case, unlinkable across."""
+    digest = bytes.fromhex(keyring.pseudonym("case-handle", f"{pseudonym}:{case_id}"))
+    number = int.from_bytes(digest[:4], "big")
+    chars = []
+    for _ in range(4):
+        number, index = divmod(number, len(_HANDLE_ALPHABET))
+        chars.append(_HANDLE_ALPHABET[index])
+    return f"{chars[0]}{chars[1]}-{chars[2]}{chars[3]}"
+
+
+class CaseStore:
+    def __init__(self, db: Database, keyring: Keyring) -> None:
+        self._db = db
+        self._keys = keyring
+        self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
+
+    # --- encoding -----------------------------------------------------------------------------
+
+    def _enc(self, value: Any, *aad: str) -> str:
+        return self._keys.encrypt(json.dumps(value, ensure_ascii=False).encode(), aad=_aad(*aad))
+
+    def _dec(self, token: str | None, *aad: str, default: Any = None) -> Any:
+        if token is None:
+            return default
+        return json.loads(self._keys.decrypt(token, aad=_aad(*aad)))
+
+    def _case_of(self, r: Any) -> Case:
+        return Case(
+            id=r.id, pseudonym=r.pseudonym, channel=r.channel, handle=r.handle, status=r.status,
+            org_id=r.org_id, candidates=tuple(json.loads(r.candidates)), tried=tuple(json.loads(r.tried)),
+            priority=r.priority, urgent=bool(r.urgent), language=r.language,
+            share_consent=bool(r.share_consent),
+            answers=self._dec(r.answers_enc, "case", str(r.id), "answers", default={}),
+            risk_words=tuple(self._dec(r.risk_enc, "case", str(r.id), "risk", default=[])),
+            counselor_id=r.counselor_id, counselor_name=r.counselor_name, outcome=r.outcome,
+            told_position=r.told_position, lines_sent=bool(r.lines_sent), created_at=r.created_at,
+            queued_at=r.queued_at, offered_at=r.offered_at, accepted_at=r.accepted_at,
+            closed_at=r.closed_at)
+
+    @staticmethod
+    def _card_of(r: Any) -> Card:
+        return Card(id=r.id, case_id=r.case_id, org_id=r.org_id, slack_channel=r.slack_channel,
+                    ts=r.ts, state=r.state, via=r.via)
+
+    # --- writing what a change sends ----------------------------------------------------------
+
+    def _outbox_row(self, pseudonym: str, channel: str, payload: bytes, now: datetime) -> dict[str, Any]:
+        retry_key = str(uuid.uuid4())
+        return {
+            "pseudonym": pseudonym, "channel": channel,
+            "payload_enc": self._keys.encrypt(payload, aad=_aad("outbox", pseudonym, retry_key)),
+            "reply_token_enc": None, "reply_token_expires_at": None, "retry_key": retry_key,
+            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+        }
+
+    async def _emit(self, conn: AsyncConnection, case: Case, emit: Emit, now: datetime,
+                    new_card: int | None = None) -> None:
+        rows = []
+        for start in range(0, len(emit.person), PERSON_BATCH):
+            batch = list(emit.person[start:start + PERSON_BATCH])
+            rows.append(self._outbox_row(case.pseudonym, case.channel,
+                                         json.dumps(batch, ensure_ascii=False).encode(), now))
+        for op in emit.desk:
+            if op.get("card_id") == NEW_CARD:
+                op = dict(op, card_id=new_card)
+            rows.append(self._outbox_row(f"desk:{case.id}", DESK_CHANNEL,
+                                         json.dumps(op, ensure_ascii=False).encode(), now))
+        if rows:
+            await conn.execute(Q.OUTBOX_INSERT, rows)
+
+    async def _load(self, conn: AsyncConnection, case_id: int) -> Case | None:
+        row = (await conn.execute(select(_case).where(_case.c.id == case_id))).first()
+        return self._case_of(row) if row else None
+
+    async def _add_card(self, conn: AsyncConnection, case_id: int, card: NewCard, now: datetime) -> int:
+        result = await conn.execute(_card.insert().values(
+            case_id=case_id, org_id=card.org_id, slack_channel=card.slack_channel, state="open",
+            via=card.via, created_at=now).returning(_card.c.id))
+        return int(result.scalar_one())
+
+    # --- cases --------------------------------------------------------------------------------
+
+    async def open_case(
+        self, *, pseudonym: str, channel: str, answers: Mapping[str, Any], urgent: bool,
+        language: str, share_consent: bool, priority: int, risk_words: Sequence[str],
+        org_id: str | None, candidates: Sequence[str], card: NewCard | None,
+        told_position: int | None = None, build: Build = _NOTHING, now: datetime,
+    ) -> Case:
+        """Queue a new case (at `org_id`, or unassigned when no partner is open) with its card."""
+        async with self._db.write() as conn:
+            result = await conn.execute(_case.insert().values(
+                pseudonym=pseudonym, channel=channel, status="queued", org_id=org_id,
+                candidates=json.dumps(list(candidates)), tried="[]", priority=priority,
+                urgent=urgent, language=language, share_consent=share_consent, answers_enc="",
+                lines_sent=False, told_position=told_position, version=1, created_at=now, queued_at=now,
+                offered_at=now if org_id else None).returning(_case.c.id))
+            case_id = int(result.scalar_one())
+            await conn.execute(update(_case).where(_case.c.id == case_id).values(
+                handle=handle_for(self._keys, pseudonym, case_id),
+                answers_enc=self._enc(dict(answers), "case", str(case_id), "answers"),
+                risk_enc=self._enc(list(risk_words), "case", str(case_id), "risk")))
+            card_id = await self._add_card(conn, case_id, card, now) if card else None
+            case = await self._load(conn, case_id)
+            assert case is not None
+            await self._emit(conn, case, build(case), now, card_id)
+        return case
+
+    async def transition(
+        self, case_id: int, *, expect_status: Sequence[str], expect_org: Any = _ANY,
+        expect_counselor: Any = _ANY, values: Mapping[str, Any] | None = None,
+        card_states: Mapping[int, str] | None = None, new_card: NewCard | None = None,
+        followup_days: int | None = None, build: Build = _NOTHING, now: datetime,
+    ) -> Case:
+        """Change a case if it is still as expected, with what the change sends, in one transaction.
+
+        `values` may name: status, org_id, candidates, tried (lists), priority, urgent, risk_words
+        (a list, stored encrypted), counselor_id, counselor_name, outcome, told_position,
+        lines_sent, queued_at, offered_at, accepted_at, closed_at. Raises CaseConflict otherwise.
+        """
+        sets: dict[str, Any] = {}
+        for key, value in (values or {}).items():
+            if key in ("candidates", "tried"):
+                sets[key] = json.dumps(list(value))
+            elif key == "risk_words":
+                sets["risk_enc"] = self._enc(list(value), "case", str(case_id), "risk")
+            else:
+                sets[key] = value
+        where = [_case.c.id == case_id, _case.c.status.in_(list(expect_status))]
+        if expect_org is not _ANY:
+            where.append(_case.c.org_id.is_(None) if expect_org is None else _case.c.org_id == expect_org)
+        if expect_counselor is not _ANY:
+            where.append(_case.c.counselor_id == expect_counselor)
+        async with self._db.write() as conn:
+            result = await conn.execute(
+                update(_case).where(*where).values(version=_case.c.version + 1, **sets))
+            if result.rowcount != 1:
+                raise CaseConflict(f"case {case_id} changed meanwhile")
+            for card_id, state in (card_states or {}).items():
+                await conn.execute(update(_card).where(_card.c.id == card_id).values(state=state))
+            card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
+            case = await self._load(conn, case_id)
+            assert case is not None
+            if followup_days:
+                await conn.execute(_fu.insert().values(
+                    case_id=case_id, pseudonym=case.pseudonym, org_id=case.org_id or "",
+                    days=followup_days, status="offered", due_at=now + timedelta(days=followup_days),
+                    created_at=now))
+            await self._emit(conn, case, build(case), now, card_id)
+        return case
+
+    async def accept(self, card_id: int, *, counselor_id: str, counselor_name: str, capacity: int,
+                     build: Build = _NOTHING, now: datetime) -> AcceptResult:
+        """One winner among any number of concurrent accepts, and never more open conversations
+        at the partner than `capacity` (see the module docstring for how)."""
+        async with self._db.write() as conn:
+            card = (await conn.execute(select(_card).where(_card.c.id == card_id))).first()
+            if card is None:
+                return AcceptResult(False, None, "unknown")
+            # A write first: on SQLite this begins the IMMEDIATE transaction before any read.
+            await conn.execute(self._insert(_org).values(org_id=card.org_id).on_conflict_do_nothing(
+                index_elements=["org_id"]))
+            if self._db.dialect != "sqlite":
+                await conn.execute(select(_org.c.org_id).where(_org.c.org_id == card.org_id).with_for_update())
+            active = (await conn.execute(select(func.count()).select_from(_case).where(
+                _case.c.org_id == card.org_id, _case.c.status == "active"))).scalar_one()
+            won = False
+            if active < capacity:  # counted inside this transaction, under the partner's lock
+                result = await conn.execute(update(_case).where(
+                    _case.c.id == card.case_id, _case.c.status == "queued",
+                    _case.c.org_id == card.org_id,
+                ).values(status="active", counselor_id=counselor_id, counselor_name=counselor_name,
+                         accepted_at=now, version=_case.c.version + 1))
+                won = result.rowcount == 1
+            case = await self._load(conn, card.case_id)
+            if not won:
+                if case is None:
+                    return AcceptResult(False, None, "unknown")
+                if case.status == "queued" and case.org_id == card.org_id:
+                    return AcceptResult(False, case, "capacity")
+                if case.status == "active" and case.org_id == card.org_id:
+                    return AcceptResult(False, case, "taken")
+                return AcceptResult(False, case, "closed" if case.status == "closed" else "moved")
+            assert case is not None
+            await self._emit(conn, case, build(case), now)
+        return AcceptResult(True, case)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    async def case(self, case_id: int) -> Case | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_case).where(_case.c.id == case_id))).first()
+        return self._case_of(row) if row else None
+
+    async def latest_case(self, pseudonym: str) -> Case | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_case).where(_case.c.pseudonym == pseudonym)
+                                      .order_by(_case.c.id.desc()).limit(1))).first()
+        return self._case_of(row) if row else None
+
+    async def queued(self) -> list[Case]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_case).where(_case.c.status == "queued")
+                                       .order_by(_case.c.id))).all()
+        return [self._case_of(r) for r in rows]
+
+    async def loads(self) -> dict[str, int]:
+        """Open conversations per partner (what routing calls load)."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_case.c.org_id, func.count()).where(
+                _case.c.status == "active").group_by(_case.c.org_id))).all()
+        return {org: int(n) for org, n in rows if org}
+
+    async def card(self, card_id: int) -> Card | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_card).where(_card.c.id == card_id))).first()
+        return self._card_of(row) if row else None
+
+    async def card_at(self, slack_channel: str, ts: str) -> Card | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_card).where(
+                _card.c.slack_channel == slack_channel, _card.c.ts == ts))).first()
+        return self._card_of(row) if row else None
+
+    async def cards(self, case_id: int) -> list[Card]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_card).where(_card.c.case_id == case_id)
+                                       .order_by(_card.c.id))).all()
+        return [self._card_of(r) for r in rows]
+
+    async def set_card_ts(self, card_id: int, ts: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(update(_card).where(_card.c.id == card_id).values(ts=ts))
+
+    # --- messages of a case -------------------------------------------------------------------
+
+    async def record(self, case_id: int, *, direction: str, text: str, source_key: str,
+                     build: Build = _NOTHING, now: datetime) -> bool:
+        """Keep a relayed text or note, and send what `build` says, once per `source_key`."""
+        async with self._db.write() as conn:
+            result = await conn.execute(self._insert(_msg).values(
+                case_id=case_id, direction=direction, source_key=source_key,
+                body_enc=self._enc(text, "case_message", str(case_id), source_key), created_at=now,
+            ).on_conflict_do_nothing(index_elements=["source_key"]).returning(_msg.c.id))
+            if result.first() is None:
+                return False
+            case = await self._load(conn, case_id)
+            if case is not None:
+                await self._emit(conn, case, build(case), now)
+        return True
+
+    async def messages(self, case_id: int) -> list[CaseMessage]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_msg).where(_msg.c.case_id == case_id)
+                                       .order_by(_msg.c.id))).all()
+        return [CaseMessage(id=r.id, case_id=r.case_id, direction=r.direction,
+                            text=self._dec(r.body_enc, "case_message", str(r.case_id), r.source_key),
+                            created_at=r.created_at) for r in rows]
+
+    # --- risk seen during an intake -----------------------------------------------------------
+
+    async def mark_risk(self, pseudonym: str, *, weights: Mapping[str, int], now: datetime) -> bool:
+        """Add risk words (word -> weight) seen before a case exists; a word counts once.
+        True the first time (send the emergency lines then)."""
+        async with self._db.write() as conn:
+            await conn.execute(self._insert(_risk).values(
+                pseudonym=pseudonym, score=0, words_enc=self._enc([], "risk", pseudonym),
+                updated_at=now).on_conflict_do_nothing(index_elements=["pseudonym"]))
+            row = (await conn.execute(select(_risk).where(_risk.c.pseudonym == pseudonym))).one()
+            known = self._dec(row.words_enc, "risk", pseudonym, default=[])
+            new = [w for w in weights if w not in known]
+            merged = known + new
+            await conn.execute(update(_risk).where(_risk.c.pseudonym == pseudonym).values(
+                score=row.score + sum(weights[w] for w in new), words_enc=self._enc(merged, "risk", pseudonym),
+                lines_sent_at=row.lines_sent_at or now, updated_at=now))
+        return row.lines_sent_at is None
+
+    async def take_risk(self, pseudonym: str) -> tuple[int, list[str]]:
+        """The risk seen during the intake, removed as it passes to the new case."""
+        async with self._db.write() as conn:
+            row = (await conn.execute(select(_risk).where(_risk.c.pseudonym == pseudonym))).first()
+            if row is None:
+                return 0, []
+            await conn.execute(_risk.delete().where(_risk.c.pseudonym == pseudonym))
+        return int(row.score), self._dec(row.words_enc, "risk", pseudonym, default=[])
+
+    # --- follow-ups ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _followup_of(r: Any) -> FollowUp:
+        return FollowUp(id=r.id, case_id=r.case_id, pseudonym=r.pseudonym, org_id=r.org_id,
+                        days=r.days, status=r.status, due_at=r.due_at)
+
+    async def pending_followup(self, pseudonym: str) -> FollowUp | None:
+        """The person's follow-up still in play (offered, scheduled or asked), if any."""
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_fu).where(
+                _fu.c.pseudonym == pseudonym, _fu.c.status.in_(["offered", "scheduled", "asked"]))
+                .order_by(_fu.c.id.desc()).limit(1))).first()
+        return self._followup_of(row) if row else None
+
+    async def due_followups(self, now: datetime) -> list[FollowUp]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_fu).where(
+                _fu.c.status == "scheduled", _fu.c.due_at <= now).order_by(_fu.c.due_at))).all()
+        return [self._followup_of(r) for r in rows]
+
+    async def move_followup(self, followup_id: int, *, expect: str, status: str,
+                            due_at: datetime | None = None, build: Build = _NOTHING,
+                            now: datetime) -> bool:
+        """Move a follow-up on if it is still at `expect`, sending what `build` says (its case)."""
+        sets: dict[str, Any] = {"status": status}
+        if due_at is not None:
+            sets["due_at"] = due_at
+        async with self._db.write() as conn:
+            result = await conn.execute(update(_fu).where(
+                _fu.c.id == followup_id, _fu.c.status == expect).values(**sets))
+            if result.rowcount != 1:
+                return False
+            case_id = (await conn.execute(select(_fu.c.case_id).where(_fu.c.id == followup_id))).scalar_one()
+            case = await self._load(conn, case_id)
+            if case is not None:
+                await self._emit(conn, case, build(case), now)
+        return True

@@ -1,0 +1,93 @@
+"""Desk tests: a CaseStore on SQLite and PostgreSQL (the storage tests' backends), a small
+directory of always-open Slack partners, and an injected clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.desk import Desk, RiskLexicon
+from flows.engine import Handoff
+from routing import load_hotlines, parse_directory
+from storage.cases import CaseStore
+from tests.storage.conftest import backend, db, keyring, store  # noqa: F401  (fixtures)
+
+START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # Friday 21:00 in Tokyo
+
+DIRECTORY = """\
+timezone: Asia/Tokyo
+organizations:
+  - id: alpha
+    name: アルファ相談室
+    topics: [loneliness, suicide, family, other]
+    regions: [all]
+    languages: [ja, en]
+    out_of_area: true
+    capacity: 2
+    desk: {slack_channel: C0ALPHA}
+    hours: [{days: daily, from: "00:00", to: "24:00"}]
+    response_minutes: 5
+  - id: beta
+    name: ベータよりそい
+    topics: [loneliness, suicide, other]
+    regions: [all]
+    languages: [ja, en]
+    out_of_area: true
+    capacity: 3
+    desk: {slack_channel: C0BETA}
+    hours: [{days: daily, from: "00:00", to: "24:00"}]
+"""
+
+MORNING_ONLY = """\
+timezone: Asia/Tokyo
+organizations:
+  - id: asa
+    name: あさの窓
+    topics: [loneliness, suicide, other]
+    regions: [all]
+    languages: [ja]
+    out_of_area: true
+    capacity: 2
+    desk: {slack_channel: C0ASA}
+    hours: [{days: daily, from: "09:00", to: "12:00"}]
+"""
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def cases(db, keyring) -> CaseStore:  # noqa: F811
+    return CaseStore(db, keyring)
+
+
+def make_desk(cases: CaseStore, clock: Clock, directory: str = DIRECTORY) -> Desk:
+    return Desk(cases=cases, directory=parse_directory(directory), hotlines=load_hotlines(),
+                lexicon=RiskLexicon.load(), clock=clock)
+
+
+@pytest.fixture
+def desk(cases, clock) -> Desk:
+    return make_desk(cases, clock)
+
+
+def handoff(*, topics=("loneliness",), urgent=False, share_consent=True, language="ja", **more) -> Handoff:
+    answers = {"agreed": True, "topics": list(topics), "age_band": "19_29", "prefecture": "13",
+               "danger": "yes" if urgent else "no", "urgent": urgent, "language": language,
+               "avoid_own_area": False, "share_consent": share_consent, **more}
+    return Handoff(answers=answers, urgent=urgent, language=language)
