@@ -19,6 +19,7 @@ equals changes every minute, so no partner is always first or always last.
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,9 @@ class Decision:
         }
 
 
+_OPEN_RUN = re.compile(b"\x01+")
+
+
 class _Entry:
     """Per-organization facts and ready-made exclusions, built once per directory (see _Index)."""
 
@@ -170,8 +174,38 @@ class _Index:
     def __init__(self, directory: Directory) -> None:
         self.entries = tuple(_Entry(org, i) for i, org in enumerate(directory.organizations))
         self.position = {e.id: e.pos for e in self.entries}
+        # Bit i stands for entries[i]. week_open[w]: partners whose plain weekly pattern has them open
+        # at local week minute w (Monday 00:00 = 0), each read with its own zone's week minute.
+        self.zone_masks: dict[object, int] = {}
+        self.dated_masks: dict[int, int] = {}  # local date ordinal -> partners with a dated change then
+        self.holiday_rule_mask = 0  # partners whose hours change on holidays
+        toggles = [0] * (7 * 1440 + 1)
+        for entry in self.entries:
+            bit = 1 << entry.pos
+            self.zone_masks[entry.timezone] = self.zone_masks.get(entry.timezone, 0) | bit
+            for run in _OPEN_RUN.finditer(entry.org._week):
+                toggles[run.start()] ^= bit
+                toggles[run.end()] ^= bit
+            if entry.org.holidays != "open":
+                self.holiday_rule_mask |= bit
+            for ordinal in entry.org._dated:
+                self.dated_masks[ordinal] = self.dated_masks.get(ordinal, 0) | bit
+        self.week_open: list[int] = []
+        current = 0
+        for minute in range(7 * 1440):
+            current ^= toggles[minute]
+            self.week_open.append(current)
+        self._languages: dict[str, int] = {}
         self._topics: dict[frozenset[str], tuple[tuple[Exclusion, ...], tuple[_Entry, ...]]] = {}
         self._regional: dict[str, dict[tuple[str | None, bool], tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]]] = {}
+
+    def language_mask(self, language: str) -> int:
+        mask = self._languages.get(language)
+        if mask is None:
+            mask = sum(1 << e.pos for e in self.entries if language in e.languages)
+            if len(self._languages) < 256:
+                self._languages[language] = mask
+        return mask
 
     def others(self, wanted: frozenset[str]) -> tuple[tuple[Exclusion, ...], tuple[_Entry, ...]]:
         """(topic exclusions of partners taking none of `wanted`, crisis partners among them)."""
@@ -183,7 +217,7 @@ class _Index:
                 self._topics[wanted] = found
         return found
 
-    def survivors(self, topic: str, pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]:
+    def survivors(self, topic: str, pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
         table = self._regional.get(topic)
         if table is None:
             entries = [e for e in self.entries if topic in e.topics]
@@ -193,16 +227,18 @@ class _Index:
         return table[(pref, avoid)]
 
     @staticmethod
-    def _split(entries: list[_Entry], pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]:
+    def _split(entries: list[_Entry], pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
         keep: list[_Entry] = []
         drop: list[Exclusion] = []
+        mask = 0
         for entry in entries:
             failure = static_failure(entry, pref, avoid)
             if failure is None:
                 keep.append(entry)
+                mask |= 1 << entry.pos
             else:
                 drop.append(failure)
-        return tuple(keep), tuple(drop)
+        return tuple(keep), tuple(drop), mask
 
 
 def static_failure(entry: _Entry, pref: str | None, avoid: bool) -> Exclusion | None:
@@ -258,14 +294,17 @@ def route(
     primary = topics[0]
     pref, avoid, language = request.prefecture, request.avoid_own_area, request.language
     index = _index(directory)
-    groups = [index.survivors(topic, pref, avoid)[0] for topic in topics]
     static_excluded = index.survivors(primary, pref, avoid)[1] if len(topics) == 1 else None
+    survivors_mask = 0
+    for topic in topics:
+        survivors_mask |= index.survivors(topic, pref, avoid)[2]
     topic_exclusions, crisis_others = index.others(frozenset(topics))
 
     minute_key = str(int(now.timestamp() // 60)).encode()
     moments: dict[object, Moment] = {}
     pool: list[tuple] = []
-    failures: list[tuple[_Entry, str, int]] = []  # (partner, "language" | "closed" | "capacity", load)
+    full: dict[int, int] = {}  # position -> load, for partners open but at capacity
+    entries = index.entries
 
     def available(entry: _Entry) -> tuple | str:
         """The sort key when the partner may take the case, else the name of the rule it fails."""
@@ -282,36 +321,44 @@ def route(
             return "capacity"
         return (0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used)
 
-    seen: set[str] | None = set() if len(groups) > 1 else None
-    for group in groups:
-        for entry in group:
-            if seen is not None:
-                if entry.id in seen:
-                    continue
-                seen.add(entry.id)
-            if language not in entry.languages:
-                failures.append((entry, "language", 0))
-                continue
-            zone = entry.timezone
-            moment = moments.get(zone)
-            if moment is None:
-                moment = moments[zone] = Moment(now, zone)
-            org = entry.org
-            dated = org._dated
-            if (not dated or (moment.ordinal not in dated and moment.ordinal - 1 not in dated)) and (
-                org.holidays == "open" or not moment.holiday_near
-            ):
-                is_open = org._week[moment.week_minute] == 1  # open_at, inlined: this loop is the hot path
-            else:
-                is_open = open_at(org, moment)
-            if not is_open:
-                failures.append((entry, "closed", 0))
-                continue
-            used = load.get(entry.id, 0)
-            if used >= entry.capacity:
-                failures.append((entry, "capacity", used))
-                continue
+    # Which survivors speak the language and are open: whole sets at once, as bit masks. Partners
+    # with a holiday rule or a dated change today or yesterday are checked one by one.
+    eligible = survivors_mask & index.language_mask(language)
+    open_mask = 0
+    for zone, zone_mask in index.zone_masks.items():
+        here = eligible & zone_mask
+        if not here:
+            continue
+        moment = moments[zone] = Moment(now, zone)
+        special = here & (
+            index.dated_masks.get(moment.ordinal, 0)
+            | index.dated_masks.get(moment.ordinal - 1, 0)
+            | (index.holiday_rule_mask if moment.holiday_near else 0)
+        )
+        open_mask |= index.week_open[moment.week_minute] & here & ~special
+        while special:
+            low = special & -special
+            special ^= low
+            if open_at(entries[low.bit_length() - 1].org, moment):
+                open_mask |= low
+    remaining = open_mask
+    while remaining:
+        low = remaining & -remaining
+        remaining ^= low
+        entry = entries[low.bit_length() - 1]
+        used = load.get(entry.id, 0)
+        if used >= entry.capacity:
+            full[entry.pos] = used
+        else:
             pool.append((0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used))
+
+    def bits(mask: int) -> list[_Entry]:
+        found = []
+        while mask:
+            low = mask & -mask
+            mask ^= low
+            found.append(entries[low.bit_length() - 1])
+        return found
 
     via_crisis = False
     if not pool and request.urgent and crisis_others:
@@ -334,28 +381,30 @@ def route(
             openings[entry.id] = now if opens == "now" else opens
         return openings[entry.id]
 
+    closed_mask = eligible & ~open_mask
     next_open = None
     if not candidates:
-        times = [t for entry, rule, _ in failures if rule == "closed" and (t := opening(entry)) is not None]
+        times = [t for entry in bits(closed_mask) if (t := opening(entry)) is not None]
         next_open = min(times) if times else None
 
     def explain() -> tuple[Exclusion, ...]:
         out: list[Exclusion] = []
-        for entry, rule, used in (failures if seen is None else sorted(failures, key=lambda f: f[0].pos)):
-            if rule == "language":
+        for entry in bits(survivors_mask):  # ascending bits: directory order
+            bit = 1 << entry.pos
+            if not eligible & bit:
                 out.append(entry.ex_language)
-            elif rule == "capacity":
-                out.append(Exclusion(entry.id, "capacity", f"at capacity ({used}/{entry.capacity})"))
-            else:
+            elif closed_mask & bit:
                 opens = opening(entry)
                 if opens is None:
                     out.append(Exclusion(entry.id, "closed", "closed; no opening in the next 14 days"))
                 else:
                     out.append(Exclusion(entry.id, "closed", _closed_detail(opens, now.tzinfo), opens))
+            elif entry.pos in full:
+                out.append(Exclusion(entry.id, "capacity", f"at capacity ({full[entry.pos]}/{entry.capacity})"))
         if static_excluded is not None:
             out.extend(static_excluded)
         else:
-            kept = seen or set()
+            kept = {e.id for e in bits(survivors_mask)}
             first: dict[str, Exclusion] = {}
             for topic in topics:
                 for exclusion in index.survivors(topic, pref, avoid)[1]:
