@@ -85,6 +85,21 @@ async def paced(url: str, bodies: list[bytes], rate: float) -> list[float]:
     return latencies
 
 
+async def drained(port: int, timeout: float = 300.0) -> None:
+    """Wait until the server has processed its inbox (bare servers have none to wait for)."""
+    deadline = time.perf_counter() + timeout
+    async with aiohttp.ClientSession() as session:
+        while time.perf_counter() < deadline:
+            async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                try:
+                    health = await r.json()
+                except aiohttp.ContentTypeError:
+                    return
+            if not health.get("inbox_pending") and not health.get("outbox_pending"):
+                return
+            await asyncio.sleep(0.2)
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
 
@@ -103,6 +118,7 @@ async def webhook_mode(args: argparse.Namespace) -> None:
                 url = f"http://127.0.0.1:{port}/webhooks/line"
                 sat = [line_body(f"Usat{i:08d}", "こんにちは", i, tag="S") for i in range(args.events)]
                 rate, sat_lat = await saturate(url, sat, args.concurrency)
+                await drained(port)  # the paced phase measures steady state, not the burst's backlog
                 n_paced = int(args.rate * args.seconds)
                 pace = [line_body(f"Upace{i:08d}", "こんにちは", i, tag="P") for i in range(n_paced)]
                 paced_lat = await paced(url, pace, args.rate)

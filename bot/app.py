@@ -168,6 +168,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await dispatcher.close()
+        await pump.close()
 
 
 async def _timers(dispatcher: Dispatcher, store: Store, clock: Clock, every: float) -> None:

@@ -69,40 +69,63 @@ class OutboxPump:
         self.clock = clock
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
+        self._inflight: dict[int, asyncio.Task[None]] = {}
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self) -> None:
+        """Start a delivery for each due row as soon as it is due, without waiting for others.
+
+        A row stays pending until its delivery ends, and `due_outbox` only offers a person's
+        oldest pending row, so a person's messages still go out one after another.
+        """
         while True:
             self._wake.clear()
             try:
-                delivered = await self.run_once()
+                started = self.start_due(await self.store.due_outbox(self.clock()))
             except Exception as exc:  # the database may be briefly unavailable; try again soon
                 log.error("outbox pass failed: %s", type(exc).__name__)
-                delivered = 0
-            if delivered:
-                continue  # more may be waiting behind what was just sent
+                started = 0
+            if started:
+                continue  # more may be waiting behind what was just taken
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except TimeoutError:
                 pass
 
-    async def run_once(self) -> int:
-        """One pass over what is due; returns how many rows reached a final state."""
-        items = await self.store.due_outbox(self.clock())
-        if not items:
-            return 0
-        results = await asyncio.gather(*(self._deliver(item) for item in items))
-        return sum(results)
+    def start_due(self, items: list[OutboxItem]) -> int:
+        fresh = [item for item in items if item.id not in self._inflight]
+        for item in fresh:
+            self._inflight[item.id] = asyncio.create_task(self._deliver_then_release(item))
+        return len(fresh)
 
-    async def _deliver(self, item: OutboxItem) -> int:
+    async def _deliver_then_release(self, item: OutboxItem) -> None:
+        try:
+            await self._deliver(item)
+        except Exception as exc:  # bookkeeping failed; the row stays pending and is tried again
+            log.error("outbox %s delivery bookkeeping failed: %s", item.id, type(exc).__name__)
+        finally:
+            del self._inflight[item.id]
+            self.wake()  # the person's next message may be due now
+
+    @property
+    def busy(self) -> bool:
+        """True while a delivery is in flight (tests wait for it to end)."""
+        return bool(self._inflight)
+
+    async def close(self) -> None:
+        for task in list(self._inflight.values()):
+            task.cancel()
+        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+
+    async def _deliver(self, item: OutboxItem) -> None:
         sender = self.senders.get(item.channel)
         if sender is None:
             await self.store.mark_retry(
                 item.id, next_attempt_at=self.clock() + backoff(item.attempts), error="channel-not-mounted"
             )
-            return 0
+            return
         address = await self.store.address_of(item.pseudonym)
         try:
             result = await sender.send(item, address[1] if address else None)
@@ -112,14 +135,13 @@ class OutboxPump:
         if isinstance(result, Sent):
             await self.store.mark_sent(item.id, now=now)
             self.metrics.replies_sent.labels(item.channel, result.method).inc()
-            return 1
+            return
         self.metrics.send_failures.labels(item.channel, result.reason).inc()
         if isinstance(result, Refused):
             log.warning("outbox %s refused by %s: %s", item.id, item.channel, result.reason)
             await self.store.mark_undeliverable(item.id, now=now, error=result.reason)
-            return 1
+            return
         delay = result.after if result.after is not None else backoff(item.attempts)
         await self.store.mark_retry(
             item.id, next_attempt_at=now + delay, error=result.reason, reply_token_spent=result.reply_token_spent
         )
-        return 1 if delay <= timedelta(0) else 0

@@ -105,6 +105,7 @@ class Dispatcher:
         handoff: HandoffSink,
         wake_sender: Callable[[], None] = lambda: None,
         handlers: Mapping[str, Callable[[InboxItem], Awaitable[str]]] | None = None,
+        concurrency: int = 16,
     ) -> None:
         self.store = store
         self.keyring = keyring
@@ -121,6 +122,9 @@ class Dispatcher:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._idle = asyncio.Event()
         self._idle.set()
+        # How many people are processed at once. Bounded so that under a burst the webhook,
+        # whose answer LINE waits for, keeps most of the event loop; the backlog is durable.
+        self._slots = asyncio.Semaphore(concurrency)
 
     # -- scheduling -------------------------------------------------------------------------
 
@@ -145,10 +149,8 @@ class Dispatcher:
             while not queue.empty():
                 job = queue.get_nowait()
                 try:
-                    if isinstance(job, _Tick):
-                        await self._run(job.pseudonym, self._tick)
-                    else:
-                        await self._process(job)
+                    async with self._slots:
+                        await self._job(job)
                 except Exception as exc:  # one bad event must not stop the person's queue
                     log.error("processing failed person=%s error=%s", key[:8], type(exc).__name__)
                     if isinstance(job, InboxItem):
@@ -159,6 +161,12 @@ class Dispatcher:
             self._queues.pop(key, None)
             if not self._tasks:
                 self._idle.set()
+
+    async def _job(self, job: InboxItem | _Tick) -> None:
+        if isinstance(job, _Tick):
+            await self._run(job.pseudonym, self._tick)
+        else:
+            await self._process(job)
 
     async def join(self) -> None:
         """Wait until every queued job has been processed (tests, shutdown, benchmarks)."""

@@ -34,6 +34,7 @@ from sqlmodel import SQLModel
 from storage import tables as _tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.errors import UnsupportedDatabase
 
+READ_POOL_SIZE = 16
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgresql": "postgresql+asyncpg",
@@ -144,10 +145,10 @@ async def open_database(
         if search_path is not None:
             kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
     engines = []
-    for size in ([None] if memory else [pool_size, 1]):
-        extra = {} if size is None else {"pool_size": size}
-        if size == 1:
-            extra["max_overflow"] = 0
+    # A fixed pool: connections beyond it would be opened and closed per request (for aiosqlite
+    # a new thread each time), which under load cost more than waiting for a free one.
+    for size in ([None] if memory else [pool_size or READ_POOL_SIZE, 1]):
+        extra = {} if size is None else {"pool_size": size, "max_overflow": 0}
         engine = create_async_engine(parsed, **kwargs, **extra)
         if dialect == "sqlite":
             _sqlite_events(engine, synchronous=sqlite_synchronous)

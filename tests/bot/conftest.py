@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import DISPATCHER, STORE, create_app
+from bot.app import DISPATCHER, OUTBOX, STORE, create_app
 from bot.settings import Settings
 from tests.fakes.line_api import FakeLine
 
@@ -104,7 +104,12 @@ class Service:
         while loop.time() < deadline:
             await app[DISPATCHER].join()
             store = app[STORE]
-            if (await store.counts())["inbox_pending"] == 0 and not await store.due_outbox(self.clock()):
+            pump = app[OUTBOX]
+            if (
+                (await store.counts())["inbox_pending"] == 0
+                and not pump.busy
+                and not await store.due_outbox(self.clock())
+            ):
                 return
             await asyncio.sleep(0.02)
         raise AssertionError(f"not settled: {await app[STORE].counts()}")
