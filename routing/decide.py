@@ -319,7 +319,7 @@ def route(
         used = load.get(entry.id, 0)
         if used >= entry.capacity:
             return "capacity"
-        return (0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used)
+        return (0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry.pos, used)
 
     # Which survivors speak the language and are open: whole sets at once, as bit masks. Partners
     # with a holiday rule or a dated change today or yesterday are checked one by one.
@@ -342,6 +342,7 @@ def route(
             if open_at(entries[low.bit_length() - 1].org, moment):
                 open_mask |= low
     remaining = open_mask
+    single = len(topics) == 1
     while remaining:
         low = remaining & -remaining
         remaining ^= low
@@ -349,8 +350,9 @@ def route(
         used = load.get(entry.id, 0)
         if used >= entry.capacity:
             full[entry.pos] = used
-        else:
-            pool.append((0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry, used))
+        else:  # plain tuples of numbers sort fast; pos is unique, so entries are never compared
+            pool.append((0 if single or primary in entry.topics else 1, used / entry.capacity,
+                         zlib.crc32(minute_key, entry.crc), entry.pos, used))
 
     def bits(mask: int) -> list[_Entry]:
         found = []
@@ -367,10 +369,10 @@ def route(
                 pool.append(key)
         if pool:
             via_crisis = True
-            taken = {k[3].id for k in pool}
+            taken = {entries[k[3]].id for k in pool}
             topic_exclusions = tuple(e for e in topic_exclusions if e.org not in taken)
-    pool.sort(key=lambda k: k[:3])
-    candidates = tuple(_candidate(k[3], k[4], via_crisis) for k in pool)
+    pool.sort()
+    candidates = tuple(_candidate(entries[k[3]], k[4], via_crisis) for k in pool)
 
     openings: dict[str, datetime | None] = {}
 
