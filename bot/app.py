@@ -45,6 +45,7 @@ DISPATCHER = web.AppKey("dispatcher", Dispatcher)
 OUTBOX = web.AppKey("outbox", OutboxPump)
 LINE_WEBHOOK = web.AppKey("line_webhook", LineWebhook)
 HANDOFF = web.AppKey("handoff", object)
+HANDLERS = web.AppKey("handlers", dict)  # inbox channel -> handler of events that are not people
 
 
 def utcnow() -> datetime:
@@ -69,6 +70,13 @@ def create_app(
         app.router.add_post("/webhooks/line", line_webhook)
     else:
         log.info("LINE not mounted: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not both set")
+    app[HANDLERS] = {}
+    if settings.slack_enabled:
+        from .slack import mount as slack_mount  # only a Slack deployment loads slack_bolt
+
+        slack_mount.mount(app, explicit_handoff=handoff is not None)
+    else:
+        log.info("Slack not mounted: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are not both set")
     app.cleanup_ctx.append(_workers)
     return app
 
@@ -142,6 +150,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
         },
         handoff=app[HANDOFF],
         wake_sender=pump.wake,
+        handlers=app[HANDLERS],
     )
     app[OUTBOX], app[DISPATCHER] = pump, dispatcher
     if settings.line_enabled:

@@ -28,6 +28,8 @@ ENV_NAMES: dict[str, str] = {
     "SLACK_SIGNING_SECRET": "slack_signing_secret",
     "SLACK_BOT_TOKEN": "slack_bot_token",
     "SLACK_API_BASE_URL": "slack_api_base_url",
+    "TSUNAGU_RISK_WORDS": "risk_words_file",
+    "TSUNAGU_COUNSELOR_NICKNAME": "counselor_nickname",
 }
 SECRET_FIELDS = frozenset(
     {"line_channel_secret", "line_channel_access_token", "slack_signing_secret", "slack_bot_token"}
@@ -52,6 +54,11 @@ class Settings:
     reply_token_ttl_seconds: float = 50.0
     sender_poll_seconds: float = 1.0
     timer_poll_seconds: float = 5.0
+    # The counselor desk (issue 4): risk words (None: bot/data/risk_words.yaml), the name the
+    # person is told when Slack gives no display name, and how often overflow/follow-ups run.
+    risk_words_file: Path | None = None
+    counselor_nickname: str | None = None
+    desk_poll_seconds: float = 5.0
 
     @property
     def line_enabled(self) -> bool:

@@ -1,0 +1,115 @@
+"""Outbox senders for Slack: the desk's cards and thread posts ("slack-desk"), and people who use
+Slack as their channel ("slack", by DM).
+
+A card is rendered when it is sent, from the stored case, so it shows the state of that moment.
+A post_card whose card already has a ts is not posted again (a retry after Slack took it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from storage import OutboxItem
+from storage.cases import CaseStore
+
+from ..delivery import Refused, Result, Retry, Sent
+from . import cards
+
+
+def _classify(exc: SlackApiError) -> Result:
+    status = exc.response.status_code
+    if status == 429:
+        try:
+            after = timedelta(seconds=float(exc.response.headers.get("Retry-After", "")))
+        except (TypeError, ValueError):
+            after = None
+        return Retry("http-429", after=after)
+    if status >= 500:
+        return Retry(f"http-{status}")
+    error = str((exc.response.data or {}).get("error", "error")) if isinstance(exc.response.data, dict) else "error"
+    if error in ("ratelimited", "internal_error", "service_unavailable", "request_timeout", "fatal_error"):
+        return Retry(f"slack-{error}")
+    return Refused(f"slack-{error}"[:60])
+
+
+async def _call(call) -> Result | None:
+    try:
+        await call
+    except SlackApiError as exc:
+        return _classify(exc)
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return Retry("network")
+    return None
+
+
+class SlackDeskSender:
+    def __init__(self, client: AsyncWebClient, cases: CaseStore, *, clock: Callable[[], datetime]) -> None:
+        self.client = client
+        self.cases = cases
+        self.clock = clock
+
+    async def send(self, item: OutboxItem, address: str | None) -> Result:
+        op = json.loads(item.payload)
+        card = await self.cases.card(int(op.get("card_id") or 0))
+        if card is None:
+            return Refused("no-card")
+        kind = op.get("op")
+        if kind == "post_card":
+            if card.ts:
+                return Sent("post")
+            case = await self.cases.case(card.case_id)
+            if case is None:
+                return Refused("no-case")
+            text, blocks = cards.render(case, card, now=self.clock())
+            try:
+                response = await self.client.chat_postMessage(channel=card.slack_channel, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                return _classify(exc)
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                return Retry("network")
+            await self.cases.set_card_ts(card.id, str(response["ts"]))
+            return Sent("post")
+        if not card.ts:
+            return Refused("card-not-posted")
+        if kind == "update_card":
+            case = await self.cases.case(card.case_id)
+            if case is None:
+                return Refused("no-case")
+            text, blocks = cards.render(case, card, now=self.clock())
+            failed = await _call(self.client.chat_update(channel=card.slack_channel, ts=card.ts, text=text, blocks=blocks))
+            return failed or Sent("update")
+        if kind == "thread":
+            failed = await _call(self.client.chat_postMessage(
+                channel=card.slack_channel, thread_ts=card.ts, text=str(op.get("text", ""))))
+            return failed or Sent("thread")
+        return Refused("unknown-op")
+
+
+def person_text(batch: list[dict]) -> str:
+    """One Slack message for one outbox row: texts, and choices as numbered options to type."""
+    parts = []
+    for message in batch:
+        text = message.get("text", "")
+        choices = message.get("choices") or []
+        if choices:
+            text += "\n" + "  ".join(f"[{i}] {c['label']}" for i, c in enumerate(choices, 1))
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+class SlackPersonSender:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+
+    async def send(self, item: OutboxItem, address: str | None) -> Result:
+        if not address:
+            return Refused("no-address")
+        failed = await _call(self.client.chat_postMessage(channel=address, text=person_text(json.loads(item.payload))))
+        return failed or Sent("post")
