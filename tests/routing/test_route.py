@@ -241,3 +241,13 @@ def test_every_partner_is_a_candidate_or_excluded_once(data, count, topics, pref
     assert order == sorted(order)  # primary topic first, then least loaded
     if decision.candidates:
         assert decision.next_open is None
+
+
+def test_hotlines_file_problems_name_line_and_field():
+    from routing import DirectoryError, parse_hotlines
+
+    text = 'lines:\n  - id: x\n    name: テスト\n    name_en: Test\n    number: "0120"\n    hours_text: t\n    hours: [{days: daily, from: "16:00", to: "16:00"}]\n    topics: [dvv]\n'
+    with pytest.raises(DirectoryError) as info:
+        parse_hotlines(text, source="h.yaml")
+    assert [str(p).split(":")[1] for p in info.value.problems] == ["7", "8"]
+    assert "lines[0].hours[0].to" in str(info.value) and "unknown topic id" in str(info.value)
