@@ -10,15 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
 
-from flows import FlowError, load_bundled
 from flows.versions import FlowVersions
-from storage import Database, Keyring, Store, open_database
+from storage import Database, FlowVersionStore, Keyring, Store, open_database
 
 from .delivery import ChannelSender, OutboxPump
 from .dispatch import ChannelSpec, Dispatcher, HandoffSink, LoggingHandoff
@@ -26,6 +26,7 @@ from .line import translate as line_translate
 from .line.sender import LineSender
 from .line.webhook import LineWebhook
 from .metrics import Metrics
+from .publish import FlowPublisher
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,7 @@ KEYRING = web.AppKey("keyring", Keyring)
 DATABASE = web.AppKey("database", Database)
 STORE = web.AppKey("store", Store)
 FLOWS = web.AppKey("flows", FlowVersions)
+PUBLISHER = web.AppKey("publisher", FlowPublisher)
 LINE_API = web.AppKey("line_api", AsyncMessagingApi)
 SENDERS = web.AppKey("senders", dict)
 DISPATCHER = web.AppKey("dispatcher", Dispatcher)
@@ -100,21 +102,25 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _flows(app: web.Application) -> AsyncIterator[None]:
-    app[FLOWS] = load_flows(app[SETTINGS])
-    yield
-
-
-def load_flows(settings: Settings) -> FlowVersions:
-    """The bundled flows, or every flow in TSUNAGU_FLOWS_DIR (an invalid file is logged, not loaded)."""
-    versions = FlowVersions()
-    if settings.flows_dir is None:
-        versions.publish(load_bundled("intake"))
-        return versions
-    for problem in versions.load_folder(settings.flows_dir):
-        log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "flow: %s", problem)
-    if not versions.versions("intake"):
-        raise FlowError(f"{settings.flows_dir}: no valid flow with id 'intake' found")
-    return versions
+    """Flows from the files and the database; kept current on SIGHUP and when files change."""
+    settings = app[SETTINGS]
+    app[FLOWS] = versions = FlowVersions()
+    app[PUBLISHER] = publisher = FlowPublisher(
+        versions=versions, store=FlowVersionStore(app[DATABASE]), flows_dir=settings.flows_dir, clock=app[CLOCK]
+    )
+    await publisher.start()
+    loop = asyncio.get_running_loop()
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no signals off the main thread
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(publisher.reload()))
+    watcher = asyncio.create_task(publisher.watch(settings.flows_poll_seconds), name="flows")
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGHUP)
 
 
 async def _line(app: web.Application) -> AsyncIterator[None]:

@@ -3,8 +3,9 @@
 validate  every check, one `file:line:column: step 'id': message` line each; exit 1 on any error
 simulate  run the real engine in the terminal, or replay an answers file as a transcript
 graph     the flow as a Mermaid or Graphviz diagram
-
-Publishing, history and rollback need the server and the database and live elsewhere.
+publish   validate and make files the current versions (servers follow within seconds)
+history   the published versions
+rollback  make an earlier version current again
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     graph.add_argument("--format", choices=FORMATS, default="mermaid", help="diagram format (default mermaid)")
     graph.add_argument("--lang", help="language of the choice labels on the edges")
     graph.set_defaults(run=run_graph)
+
+    from .cli_flows_publish import add_to
+
+    add_to(sub)
 
 
 # -- validate --------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ class Settings:
     reply_token_ttl_seconds: float = 50.0
     sender_poll_seconds: float = 1.0
     timer_poll_seconds: float = 5.0
+    flows_poll_seconds: float = 2.0  # how often flow files and published versions are checked
     # The counselor desk (issue 4): risk words (None: bot/data/risk_words.yaml), the name the
     # person is told when Slack gives no display name, and how often overflow/follow-ups run.
     risk_words_file: Path | None = None

@@ -34,6 +34,13 @@ class FlowVersions:
         self._current[flow.id] = flow.version
         return changed
 
+    def hold(self, flow: Flow) -> None:
+        """Keep `flow` for sessions pinned to it, without making it current."""
+        self._by_version.setdefault((flow.id, flow.version), flow)
+
+    def current_version(self, flow_id: str) -> str | None:
+        return self._current.get(flow_id)
+
     def current(self, flow_id: str) -> Flow:
         try:
             return self._by_version[(flow_id, self._current[flow_id])]

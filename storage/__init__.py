@@ -19,6 +19,7 @@ from storage.errors import (
     UnknownKeyId,
     UnsupportedDatabase,
 )
+from storage.flow_versions import FlowVersionInfo, FlowVersionStore
 from storage.keys import Keyring
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
@@ -27,6 +28,8 @@ __all__ = [
     "ConcurrentUpdate",
     "Database",
     "DecryptError",
+    "FlowVersionInfo",
+    "FlowVersionStore",
     "InboxItem",
     "KeyFileError",
     "Keyring",
