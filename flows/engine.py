@@ -19,7 +19,7 @@ from . import model as m
 from .errors import FlowError, SessionClosed, SessionMismatch
 from .matching import as_number, normalize
 
-MEDIA_KINDS = ("sticker", "image", "video", "audio", "file", "location")
+MEDIA_KINDS = ("sticker", "image", "video", "audio", "file", "location", "other")  # other: a kind the channel cannot name
 MAX_BUTTONS = 13
 DONE = "__done__"
 MORE = "__more__"

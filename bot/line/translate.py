@@ -76,6 +76,35 @@ def to_inbound(event: object) -> Inbound | None:
     )
 
 
+def unparsed_message(raw: dict) -> Inbound | None:
+    """A message event the SDK could not type (a new message kind, a field it does not know).
+
+    Answered like media: a person who sent something is never silently ignored.
+    """
+    if raw.get("type") != "message":
+        return None
+    source = raw.get("source") or {}
+    kind = source.get("type")
+    if kind not in ("user", "group", "room") or not isinstance(raw.get("timestamp"), int):
+        return None
+    address = source.get({"user": "userId", "group": "groupId", "room": "roomId"}[kind])
+    event_id = raw.get("webhookEventId")
+    if not isinstance(event_id, str) or not event_id:
+        raise NotAWebhookEvent("event without webhookEventId")
+    return Inbound(
+        channel=CHANNEL,
+        event_id=event_id,
+        kind="message",
+        source=kind,
+        address=address or "",
+        occurred_at=datetime.fromtimestamp(raw["timestamp"] / 1000, tz=UTC),
+        media="other",
+        reply_token=raw.get("replyToken") or None,
+        standby=raw.get("mode") == "standby",
+        redelivery=bool((raw.get("deliveryContext") or {}).get("isRedelivery")),
+    )
+
+
 def _source(source: object) -> tuple[SourceKind, str | None]:
     if isinstance(source, GroupSource):
         return "group", source.group_id

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
+from linebot.v3.models.events import UnknownEvent  # what WebhookParser yields for untyped events
 from linebot.v3 import WebhookParser
 
 from storage import Keyring, NewEvent, Store
 
 from ..events import Inbound
 from ..metrics import Metrics
-from .translate import CHANNEL, NotAWebhookEvent, to_inbound
+from .translate import CHANNEL, NotAWebhookEvent, to_inbound, unparsed_message
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +80,14 @@ class LineWebhook:
             raise NotAWebhookEvent("event without a type")
         # Signature already checked over the raw bytes above; the SDK parses into typed events.
         parser = WebhookParser(self.channel_secret, skip_signature_verification=lambda: True)
-        return [i for i in (to_inbound(e) for e in parser.parse(text, "")) if i is not None]
+        parsed = parser.parse(text, "")
+        inbound = []
+        for raw, event in zip(data["events"], parsed, strict=True):
+            item = unparsed_message(raw) if isinstance(event, UnknownEvent) else to_inbound(event)
+            if item is None:
+                item = to_inbound(event)
+            inbound.append(item)
+        return [i for i in inbound if i is not None]
 
     def _new_event(self, inbound: Inbound, received: datetime) -> NewEvent:
         namespace = CHANNEL if inbound.source == "user" else f"{CHANNEL}-{inbound.source}"

@@ -143,3 +143,11 @@ async def test_healthz_and_metrics(service):
     assert 'tsunagu_events_rejected_total{channel="line",reason="bad-signature"} 1.0' in text
     assert 'tsunagu_replies_sent_total{channel="line",method="reply"} 1.0' in text
     assert "tsunagu_processing_seconds_bucket" in text
+
+
+async def test_a_message_the_sdk_cannot_type_is_still_answered(service):
+    await service.send(event(text="こんにちは", user="Unew"))
+    await service.send(event(user="Unew", message={"id": "11", "type": "hologram", "quoteToken": "q"}))
+    await service.settle()
+    assert len(service.line.calls) == 2
+    assert "スタンプ" in "\n".join(service.line.calls[-1].texts)
