@@ -298,7 +298,6 @@ def route(
     survivors_mask = 0
     for topic in topics:
         survivors_mask |= index.survivors(topic, pref, avoid)[2]
-    topic_exclusions, crisis_others = index.others(frozenset(topics))
 
     minute_key = str(int(now.timestamp() // 60)).encode()
     moments: dict[object, Moment] = {}
@@ -363,14 +362,14 @@ def route(
         return found
 
     via_crisis = False
-    if not pool and request.urgent and crisis_others:
-        for entry in crisis_others:
+    taken: set[str] = set()
+    if not pool and request.urgent:
+        for entry in index.others(frozenset(topics))[1]:
             if static_failure(entry, pref, avoid) is None and type(key := available(entry)) is tuple:
                 pool.append(key)
         if pool:
             via_crisis = True
             taken = {entries[k[3]].id for k in pool}
-            topic_exclusions = tuple(e for e in topic_exclusions if e.org not in taken)
     pool.sort()
     candidates = tuple(_candidate(entries[k[3]], k[4], via_crisis) for k in pool)
 
@@ -413,6 +412,9 @@ def route(
                     if exclusion.org not in kept:
                         first.setdefault(exclusion.org, exclusion)
             out.extend(sorted(first.values(), key=lambda x: index.position[x.org]))
+        topic_exclusions = index.others(frozenset(topics))[0]
+        if taken:  # crisis partners that became candidates are not excluded
+            topic_exclusions = tuple(e for e in topic_exclusions if e.org not in taken)
         out.extend(topic_exclusions)
         return tuple(out)
 

@@ -77,6 +77,7 @@ class Organization:
     _dated: Mapping[int, tuple[bool, tuple[Interval, ...]]] = field(init=False, repr=False, compare=False)
     _topic_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _dated_days: tuple[int, ...] = field(init=False, repr=False, compare=False)  # sorted ordinals of _dated
+    _days: dict = field(init=False, repr=False, compare=False)  # ordinal -> intervals, for dated days and holidays
     _week: bytes = field(init=False, repr=False, compare=False)  # 10080 minutes, Monday 00:00 first; 1 = open
     _week2: bytes = field(init=False, repr=False, compare=False)  # two weeks, for searching past Sunday
 
@@ -95,6 +96,7 @@ class Organization:
         object.__setattr__(self, "_dated", {k: (c, merge(v)) for k, (c, v) in dated.items()})
         object.__setattr__(self, "_topic_set", frozenset(self.topics))
         object.__setattr__(self, "_dated_days", tuple(sorted(self._dated)))
+        object.__setattr__(self, "_days", {})
         week = bytearray(7 * 1440)
         for day, intervals in enumerate(self._weekly):
             for start, end in intervals:

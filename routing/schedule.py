@@ -108,11 +108,23 @@ def day_intervals(org: Organization, day: date | int) -> tuple[Interval, ...]:
     """The shifts that start on `day` (org's local date), as minute ranges from that day's 00:00."""
     ordinal = day if isinstance(day, int) else day.toordinal()
     dated = org._dated.get(ordinal)
+    holiday = org.holidays != "open" and is_japanese_holiday(ordinal)
+    if dated is None and not holiday:
+        return org._weekly[(ordinal - 1) % 7]
+    found = org._days.get(ordinal)  # dated days and holidays: worked out once, then kept
+    if found is None:
+        found = _special_day(org, ordinal, dated, holiday)
+        org._days[ordinal] = found
+    return found
+
+
+def _special_day(
+    org: Organization, ordinal: int, dated: tuple[bool, tuple[Interval, ...]] | None, holiday: bool
+) -> tuple[Interval, ...]:
     if dated is not None and dated[0]:
         return dated[1]
-    weekday = (ordinal - 1) % 7
-    base = org._weekly[weekday]
-    if org.holidays != "open" and is_japanese_holiday(ordinal):
+    base = org._weekly[(ordinal - 1) % 7]
+    if holiday:
         base = () if org.holidays == "closed" else org._weekly[6]
     if dated is not None:
         return merge(base + dated[1])
