@@ -46,7 +46,22 @@ def expected_script() -> list[tuple[str, list[str]]]:
     return script
 
 
-async def converse(url: str, people: int, script: list[tuple[str, list[str]]], line: FakeLine, *, tag: str, echo: bool) -> tuple[float, list[str]]:
+async def processing_summary(port: int) -> str:
+    """Mean time from an event's receipt to its messages being committed, from /metrics."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"http://127.0.0.1:{port}/metrics") as r:
+            text = await r.text()
+    values = {}
+    for line in text.splitlines():
+        if line.startswith(("tsunagu_processing_seconds_sum", "tsunagu_processing_seconds_count")):
+            name, value = line.rsplit(" ", 1)
+            values[name.split("{")[0]] = values.get(name.split("{")[0], 0.0) + float(value)
+    count = values.get("tsunagu_processing_seconds_count", 0)
+    mean = values.get("tsunagu_processing_seconds_sum", 0) / count * 1000 if count else 0
+    return f"{count:.0f} events processed, mean processing {mean:.1f} ms"
+
+
+async def converse(url: str, people: int, script: list[tuple[str, list[str]]], line: FakeLine, *, tag: str, echo: bool) -> tuple[float, list[str], list[float]]:
     waiting: dict[str, asyncio.Future[Call]] = {}
     seen: Counter[str] = Counter()
 
@@ -58,16 +73,19 @@ async def converse(url: str, people: int, script: list[tuple[str, list[str]]], l
 
     line.on_call = on_call
     problems: list[str] = []
+    latencies: list[float] = []
     loop = asyncio.get_running_loop()
 
     async def person(session: aiohttp.ClientSession, p: int) -> None:
         for i, (text, replies) in enumerate(script):
             token = f"rt-{tag}-{p}-{i}"
             waiting[token] = loop.create_future()
+            sent = time.perf_counter()
             await post(session, url, line_body(f"U{tag}{p:06d}", text, p * 100 + i, tag=tag).replace(
                 f'"replyToken": "rt-{tag}-{p * 100 + i}"'.encode(), f'"replyToken": "{token}"'.encode()))
             try:
                 call = await asyncio.wait_for(waiting[token], timeout=60)
+                latencies.append(time.perf_counter() - sent)
             except TimeoutError:
                 problems.append(f"person {p} message {i}: no reply")
                 return
@@ -85,7 +103,7 @@ async def converse(url: str, people: int, script: list[tuple[str, list[str]]], l
     duplicates = sum(1 for n in seen.values() if n > 1)
     if duplicates:
         problems.append(f"{duplicates} replies delivered more than once")
-    return people * len(script) / elapsed, problems
+    return people * len(script) / elapsed, problems, latencies
 
 
 async def e2e_mode(args: argparse.Namespace) -> None:
@@ -100,10 +118,14 @@ async def e2e_mode(args: argparse.Namespace) -> None:
             proc = start(kind, port, line_url=line.url, workdir=workdir)
             try:
                 await wait_ready(port, proc)
-                rate, problems = await converse(
+                rate, problems, latencies = await converse(
                     f"http://127.0.0.1:{port}/webhooks/line", args.people, script, line,
                     tag="T" if kind == "tsunagu" else "E", echo=kind == "echo",
                 )
+                if kind == "tsunagu":
+                    print(f"tsunagu server: {await processing_summary(port)}")
+                lat = sorted(latencies)
+                print(f"{kind}: message->reply p50 {lat[len(lat) // 2] * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms")
             finally:
                 stop(proc)
             rates[kind] = rate

@@ -7,6 +7,7 @@ and the SDK never sees a flow message.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from datetime import UTC, datetime
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
@@ -132,6 +133,36 @@ def _content(event: object) -> tuple[str, str | None, str | None]:
     return "other", None, None
 
 
+class _WireTextMessage(TextMessage):
+    """A TextMessage that serialises once.
+
+    The SDK's generated models rebuild their JSON on every call (pydantic's dict() over the
+    whole tree, then each child's to_dict() again): for a question with 13 quick-reply buttons
+    that is several milliseconds, more than everything else a turn costs. The same questions go
+    to everyone, so each distinct message is validated by the SDK model once, serialised once,
+    and reused.
+    """
+
+    def dict(self, **kwargs):  # type: ignore[no-untyped-def, override]
+        return self.__dict__["_wire"]
+
+    def to_dict(self):  # type: ignore[no-untyped-def, override]
+        return self.__dict__["_wire"]
+
+
+@lru_cache(maxsize=4096)
+def _message(text: str, labels: tuple[str, ...]) -> TextMessage:
+    quick_reply = None
+    if labels:
+        quick_reply = QuickReply(
+            items=[QuickReplyItem(action=MessageAction(label=label[:MAX_LABEL_CHARS], text=label)) for label in labels]
+        )
+    wire = TextMessage(text=text, quickReply=quick_reply).to_dict()
+    message = _WireTextMessage(text=text, quickReply=quick_reply)
+    object.__setattr__(message, "__dict__", {**message.__dict__, "_wire": wire})
+    return message
+
+
 def to_line_messages(messages: Sequence[dict]) -> list[TextMessage]:
     """Stored flow messages ({"text", "choices": [{"label", "value"}]}) as LINE text messages.
 
@@ -139,21 +170,10 @@ def to_line_messages(messages: Sequence[dict]) -> list[TextMessage]:
     a tapped button are the same answer. Limits are enforced here as a last guard; the flow
     checks keep coordinators inside them in the first place.
     """
-    out: list[TextMessage] = []
-    for message in messages:
-        text = str(message.get("text") or " ")[:MAX_TEXT_CHARS]
-        choices = list(message.get("choices") or ())[:MAX_QUICK_REPLY_ITEMS]
-        quick_reply = None
-        if choices:
-            quick_reply = QuickReply(
-                items=[
-                    QuickReplyItem(
-                        action=MessageAction(
-                            label=str(c["label"])[:MAX_LABEL_CHARS], text=str(c["label"])
-                        )
-                    )
-                    for c in choices
-                ]
-            )
-        out.append(TextMessage(text=text, quickReply=quick_reply))
-    return out
+    return [
+        _message(
+            str(m.get("text") or " ")[:MAX_TEXT_CHARS],
+            tuple(str(c["label"]) for c in list(m.get("choices") or ())[:MAX_QUICK_REPLY_ITEMS]),
+        )
+        for m in messages
+    ]
