@@ -22,6 +22,7 @@ ENV_NAMES: dict[str, str] = {
     "TSUNAGU_FLOWS_DIR": "flows_dir",
     "TSUNAGU_DIRECTORY": "directory",
     "TSUNAGU_LOG_LEVEL": "log_level",
+    "TSUNAGU_RETENTION_DAYS": "retention_days",
     "LINE_CHANNEL_SECRET": "line_channel_secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "line_channel_access_token",
     "LINE_API_BASE_URL": "line_api_base_url",
@@ -43,6 +44,7 @@ class Settings:
     flows_dir: Path | None = None  # None: the bundled flows
     directory: Path | None = None  # None: the bundled example directory
     log_level: str = "INFO"
+    retention_days: int = 30  # finished inbox/outbox rows are deleted after this
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"

@@ -1,0 +1,73 @@
+"""`tsunagu db …`: the operator's tools for the database and the key file.
+
+status      row counts (queues, sessions), and whether the database answers
+rotate-key  add a new data key and make it current (old keys stay, so old rows still read)
+purge       delete finished inbox and outbox rows older than the retention period
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import timedelta
+
+from storage import Keyring, Store, open_database
+
+from .app import utcnow
+from .cli import CliError
+from .settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("db", help="database and key file tools for operators")
+    actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions.add_parser("status", help="row counts; exit 1 if the database does not answer").set_defaults(run=run_status)
+    rotate = actions.add_parser(
+        "rotate-key",
+        help="add a new data key to TSUNAGU_KEY_FILE and make it current",
+        description="New values are encrypted with the new key; old keys stay so old rows still read. "
+        "Restart (or reload) running servers to pick the new key up.",
+    )
+    rotate.set_defaults(run=run_rotate)
+    purge = actions.add_parser("purge", help="delete finished inbox/outbox rows older than N days")
+    purge.add_argument("--older-than", type=int, default=None, metavar="DAYS",
+                       help="retention in days (default: TSUNAGU_RETENTION_DAYS, 30)")
+    purge.set_defaults(run=run_purge)
+
+
+def _with_store(settings: Settings, action):  # type: ignore[no-untyped-def]
+    async def main():  # type: ignore[no-untyped-def]
+        keyring = Keyring.load(settings.key_file)
+        db = await open_database(settings.database_url)
+        try:
+            return await action(Store(db, keyring))
+        finally:
+            await db.close()
+
+    return asyncio.run(main())
+
+
+def run_status(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    counts = _with_store(settings, lambda store: store.counts())
+    for name, value in counts.items():
+        print(f"{name:<22}{value}")
+    return 0
+
+
+def run_rotate(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    key_id = Keyring.rotate(settings.key_file)
+    print(f"new current key {key_id} in {settings.key_file}; restart servers to use it")
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    days = settings.retention_days if args.older_than is None else args.older_than
+    if days < 1:
+        raise CliError("--older-than must be at least 1 day (late redeliveries are recognised by the finished rows)")
+    before = utcnow() - timedelta(days=days)
+    deleted = _with_store(settings, lambda store: store.purge_finished(before=before))
+    print(f"deleted {deleted} finished rows older than {days} days")
+    return 0

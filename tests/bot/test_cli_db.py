@@ -1,0 +1,47 @@
+"""`tsunagu db status | rotate-key | purge` for operators."""
+
+from __future__ import annotations
+
+import json
+
+from bot.cli import main
+from storage import Keyring
+
+
+def test_status_rotate_and_purge(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "tsunagu.key"
+    Keyring.load_or_create(key)
+    monkeypatch.setenv("TSUNAGU_KEY_FILE", str(key))
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+
+    assert main(["db", "status"]) == 0
+    assert "inbox_pending         0" in capsys.readouterr().out
+
+    before = json.loads(key.read_text())
+    assert main(["db", "rotate-key"]) == 0
+    out = capsys.readouterr().out
+    after = Keyring.load(key)
+    assert out.startswith(f"new current key {after.current_key_id}")
+    assert after.current_key_id not in json.dumps(before)
+    assert len(after.key_ids) == 2
+
+    assert main(["db", "purge", "--older-than", "7"]) == 0
+    assert "deleted 0 finished rows older than 7 days" in capsys.readouterr().out
+
+
+def test_purge_refuses_zero_days_in_one_line(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "tsunagu.key"
+    Keyring.load_or_create(key)
+    monkeypatch.setenv("TSUNAGU_KEY_FILE", str(key))
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    assert main(["db", "purge", "--older-than", "0"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tsunagu: error: --older-than must be at least 1 day") and err.count("\n") == 1
+
+
+def test_missing_key_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("TSUNAGU_KEY_FILE", str(tmp_path / "absent.key"))
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    assert main(["db", "status"]) == 1
+    err = capsys.readouterr().err
+    assert "absent.key" in err and err.count("\n") == 1 and "Traceback" not in err
