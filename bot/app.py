@@ -173,6 +173,7 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(pump.run(), name="outbox"),
         asyncio.create_task(_timers(dispatcher, store, clock, settings.timer_poll_seconds), name="timers"),
+        asyncio.create_task(_retention(store, clock, timedelta(days=settings.retention_days)), name="retention"),
     ]
     try:
         yield
@@ -194,6 +195,18 @@ async def _timers(dispatcher: Dispatcher, store: Store, clock: Clock, every: flo
                 dispatcher.submit_tick(pseudonym)
         except Exception as exc:
             log.error("timer pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(every)
+
+
+async def _retention(store: Store, clock: Clock, keep: timedelta, every: float = 3600.0) -> None:
+    """Finished inbox and outbox rows are deleted once older than the retention period."""
+    while True:
+        try:
+            deleted = await store.purge_finished(before=clock() - keep)
+            if deleted:
+                log.info("retention: deleted %d finished rows", deleted)
+        except Exception as exc:
+            log.error("retention pass failed: %s", type(exc).__name__)
         await asyncio.sleep(every)
 
 
