@@ -28,6 +28,8 @@ from .line.webhook import LineWebhook
 from .metrics import Metrics
 from .publish import FlowPublisher
 from .settings import Settings
+from .web import mount as web_mount
+from .web import translate as web_translate
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ def create_app(
         app.router.add_post("/webhooks/line", line_webhook)
     else:
         log.info("LINE not mounted: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not both set")
+    web_mount.mount(app)  # the web chat needs no credentials: always mounted
     app[HANDLERS] = {}
     if settings.slack_enabled:
         from .slack import mount as slack_mount  # only a Slack deployment loads slack_bolt
@@ -152,7 +155,8 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             "line": ChannelSpec(
                 batch_size=line_translate.MAX_MESSAGES_PER_CALL,
                 reply_ttl=timedelta(seconds=settings.reply_token_ttl_seconds),
-            )
+            ),
+            web_translate.CHANNEL: ChannelSpec(batch_size=web_translate.BATCH, reply_ttl=None),
         },
         handoff=app[HANDOFF],
         wake_sender=pump.wake,

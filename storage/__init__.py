@@ -23,6 +23,7 @@ from storage.flow_versions import FlowVersionInfo, FlowVersionStore
 from storage.keys import Keyring
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
+from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
 
 __all__ = [
     "ConcurrentUpdate",

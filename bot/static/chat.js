@@ -1,0 +1,294 @@
+/* Tsunagu web chat. Plain JavaScript, no libraries, no requests to anyone but this server.
+ *
+ * The browser keeps one thing: a random token in localStorage (made with crypto.getRandomValues).
+ * Every text is shown with textContent, never as HTML. Messages the person sends are kept in
+ * memory until the server acknowledges them (it stores them first) and are sent again after a
+ * reconnect; the server numbers every line of the conversation, and on (re)connect the page says
+ * the last number it has and receives everything after it.
+ */
+(function () {
+  'use strict';
+
+  var TOKEN_KEY = 'tsunagu.chat.token';
+  var MAX_FRAME_BYTES = 4096;
+  var TEXTS = {
+    ja: {
+      title: 'つなぐ 相談チャット', skip: '入力欄へ移動', other: 'English', otherLang: 'en',
+      emergency: '命の危険があるときは、すぐに 110（警察）・119（救急）へ電話してください。',
+      connecting: '接続しています…', online: 'つながっています', offline: '接続が切れました。自動でつなぎ直します…',
+      log: '会話', choices: '選択肢', send: '送信',
+      label: 'メッセージ（選択肢は自分の言葉で書いても大丈夫です）', hint: 'Enterで送信、Shift+Enterで改行',
+      forget: 'この端末から会話を消す', privacy: '名前は聞きません。この端末に残るのは、ランダムな番号ひとつだけです。',
+      forgetConfirm: 'この端末から会話を消して、新しく始めますか？（相談員側の記録は、決められた期間のあと消えます）',
+      bot: 'つなぐ：', me: 'あなた：', sending: '送信中…', sent: '送信済み', failed: '送れませんでした（長すぎるか空です）',
+      tooLong: '長すぎます。短く分けて送ってください。', switchWord: '日本語'
+    },
+    en: {
+      title: 'Tsunagu chat', skip: 'Skip to the message box', other: '日本語', otherLang: 'ja',
+      emergency: 'If a life is in danger, call 110 (police) or 119 (ambulance) now.',
+      connecting: 'Connecting…', online: 'Connected', offline: 'Connection lost. Reconnecting…',
+      log: 'Conversation', choices: 'Choices', send: 'Send',
+      label: 'Message (you can also answer a choice in your own words)', hint: 'Enter sends, Shift+Enter adds a line',
+      forget: 'Erase this conversation from this device', privacy: 'We never ask your name. This device keeps only one random number.',
+      forgetConfirm: 'Erase this conversation from this device and start again? (Records kept by the service are deleted after a set period.)',
+      bot: 'Tsunagu: ', me: 'You: ', sending: 'Sending…', sent: 'Sent', failed: 'Not sent (too long or empty)',
+      tooLong: 'Too long. Please send it in shorter parts.', switchWord: 'English'
+    }
+  };
+
+  var lang = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'ja';
+  var log = document.getElementById('log');
+  var choices = document.getElementById('choices');
+  var statusEl = document.getElementById('status');
+  var form = document.getElementById('compose');
+  var input = document.getElementById('text');
+  var langButton = document.getElementById('lang');
+  var forgetButton = document.getElementById('forget');
+
+  var memoryToken = null;  // when localStorage is unavailable (some private modes, blocked iframes)
+  var ws = null;
+  var lastSeq = 0;
+  var pending = [];  // [{id, text, el}] in the order typed, until acknowledged
+  var attempt = 0;
+  var reconnectTimer = null;
+  var state = 'connecting';
+
+  function t(key) { return TEXTS[lang][key]; }
+
+  function randomHex(bytes) {
+    var a = new Uint8Array(bytes);
+    crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ('0' + b.toString(16)).slice(-2); }).join('');
+  }
+
+  function token() {
+    var value = null;
+    try { value = localStorage.getItem(TOKEN_KEY); } catch (e) { value = memoryToken; }
+    if (!value || !/^[A-Za-z0-9_-]{32,128}$/.test(value)) {
+      value = randomHex(32);
+      try { localStorage.setItem(TOKEN_KEY, value); } catch (e) { memoryToken = value; }
+    }
+    return value;
+  }
+
+  // -- the page's own words ---------------------------------------------------------------------
+
+  function applyLanguage() {
+    document.documentElement.lang = lang;
+    document.title = t('title');
+    Array.prototype.forEach.call(document.querySelectorAll('[data-i18n]'), function (el) {
+      var key = el.getAttribute('data-i18n');
+      if (el.id === 'status') { key = state; }
+      el.textContent = t(key);
+    });
+    langButton.textContent = t('other');
+    langButton.setAttribute('lang', t('otherLang'));
+  }
+
+  function setStatus(next) {
+    state = next;
+    statusEl.setAttribute('data-state', next);
+    statusEl.textContent = t(next);
+  }
+
+  // -- the log ----------------------------------------------------------------------------------
+
+  function bubble(kind, text) {
+    var li = document.createElement('li');
+    li.className = 'msg ' + kind;
+    var who = document.createElement('span');
+    who.className = 'sr-only';
+    who.textContent = kind === 'bot' ? t('bot') : t('me');
+    var body = document.createElement('span');
+    body.className = 'text';
+    body.textContent = text;  // never innerHTML: what anyone typed is shown as text
+    li.appendChild(who);
+    li.appendChild(body);
+    log.appendChild(li);
+    log.scrollTop = log.scrollHeight;
+    return li;
+  }
+
+  function mark(el, key) {
+    var s = el.querySelector('.state');
+    if (!s) {
+      s = document.createElement('span');
+      s.className = 'state';
+      el.appendChild(s);
+    }
+    el.classList.toggle('failed', key === 'failed');
+    el.setAttribute('data-state', key);
+    s.textContent = t(key);
+  }
+
+  function ownBubble(id) {
+    return log.querySelector('li[data-id="' + id + '"]');
+  }
+
+  function showChoices(list) {
+    Array.prototype.slice.call(choices.querySelectorAll('button')).forEach(function (b) { b.remove(); });
+    choices.hidden = !list.length;
+    list.forEach(function (c) {
+      var b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'choice';
+      b.textContent = c.label;
+      b.addEventListener('click', function () { say(c.label); input.focus(); });
+      choices.appendChild(b);
+    });
+  }
+
+  function showLine(line) {
+    if (line.from === 'person') {
+      var text = (line.messages[0] || {}).text || '';
+      var el = line.id && ownBubble(line.id);
+      if (!el) {
+        el = bubble('person', text);
+        if (line.id) { el.setAttribute('data-id', line.id); }
+      }
+      if (!pending.some(function (p) { return p.id === line.id; })) { mark(el, 'sent'); }
+      showChoices([]);
+      return;
+    }
+    var offered = [];
+    (line.messages || []).forEach(function (m) {
+      bubble('bot', m.text || '');
+      offered = m.choices || [];
+    });
+    showChoices(offered);
+  }
+
+  // -- sending ----------------------------------------------------------------------------------
+
+  function frameOf(p) { return JSON.stringify({ type: 'say', id: p.id, text: p.text }); }
+
+  function transmit(p) {
+    if (ws && ws.readyState === WebSocket.OPEN && state === 'online') { ws.send(frameOf(p)); }
+  }
+
+  function say(text) {
+    text = text.replace(/\s+$/, '');
+    if (!text.trim()) { return false; }
+    var p = { id: randomHex(16), text: text };
+    if (new TextEncoder().encode(frameOf(p)).length > MAX_FRAME_BYTES || text.length > 1000) {
+      setHint(t('tooLong'));
+      return false;
+    }
+    p.el = bubble('person', text);
+    p.el.setAttribute('data-id', p.id);
+    mark(p.el, 'sending');
+    pending.push(p);
+    showChoices([]);
+    transmit(p);
+    return true;
+  }
+
+  function setHint(text) { document.getElementById('hint').textContent = text; }
+
+  function settle(id, key) {
+    pending = pending.filter(function (p) {
+      if (p.id !== id) { return true; }
+      mark(p.el, key);
+      return false;
+    });
+  }
+
+  // -- the connection ---------------------------------------------------------------------------
+
+  function connect() {
+    clearTimeout(reconnectTimer);
+    if (ws && ws.readyState <= WebSocket.OPEN) { return; }
+    setStatus(attempt ? 'offline' : 'connecting');
+    var url = new URL('chat/ws', location.href);
+    url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.search = '';
+    var socket = new WebSocket(url.href);
+    ws = socket;
+    socket.onopen = function () {
+      socket.send(JSON.stringify({ type: 'hello', token: token(), last_seq: lastSeq }));
+    };
+    socket.onmessage = function (event) {
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (frame.type === 'welcome') {
+        if (frame.last_seq < lastSeq) { lastSeq = frame.last_seq; }
+        attempt = 0;
+        setStatus('online');
+        pending.forEach(transmit);  // anything not yet acknowledged, in order
+      } else if (frame.type === 'line') {
+        if (frame.seq <= lastSeq) { return; }
+        lastSeq = frame.seq;
+        showLine(frame);
+      } else if (frame.type === 'ack') {
+        settle(frame.id, 'sent');
+      } else if (frame.type === 'error' && frame.id) {
+        if (frame.code === 'unavailable') {
+          setTimeout(function () {
+            pending.filter(function (p) { return p.id === frame.id; }).forEach(transmit);
+          }, 2000);
+        } else {
+          settle(frame.id, 'failed');
+        }
+      }
+    };
+    socket.onclose = function () {
+      if (ws !== socket) { return; }
+      ws = null;
+      setStatus('offline');
+      var delay = Math.min(30000, 500 * Math.pow(2, attempt)) * (0.8 + Math.random() * 0.4);
+      attempt += 1;
+      reconnectTimer = setTimeout(connect, delay);
+    };
+  }
+
+  window.addEventListener('online', function () { attempt = Math.min(attempt, 1); connect(); });
+  window.addEventListener('offline', function () {
+    setStatus('offline');
+    if (ws) { ws.close(); }
+  });
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'visible' && !ws) { connect(); }
+  });
+
+  // -- controls ---------------------------------------------------------------------------------
+
+  form.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (say(input.value)) {
+      input.value = '';
+      setHint(t('hint'));
+    }
+    input.focus();
+  });
+  input.addEventListener('keydown', function (event) {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  langButton.addEventListener('click', function () {
+    lang = lang === 'ja' ? 'en' : 'ja';
+    applyLanguage();
+    Array.prototype.forEach.call(log.querySelectorAll('li[data-state]'), function (li) {
+      mark(li, li.getAttribute('data-state'));
+    });
+    if (lastSeq > 0) { say(t('switchWord')); }  // the flow's own command: the bot follows too
+  });
+  forgetButton.addEventListener('click', function () {
+    if (!window.confirm(t('forgetConfirm'))) { return; }
+    try { localStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }
+    memoryToken = null;
+    pending = [];
+    lastSeq = 0;
+    while (log.firstChild) { log.removeChild(log.firstChild); }
+    showChoices([]);
+    var old = ws;
+    ws = null;
+    if (old) { old.close(); }
+    attempt = 0;
+    connect();
+  });
+
+  applyLanguage();
+  connect();
+}());

@@ -1,0 +1,31 @@
+"""The "web" ChannelSender: an outbox row becomes the person's next mailbox line, then a push.
+
+Appending is keyed by the row's retry key, so if the pump delivers a row again (its bookkeeping
+failed after the append) the person still sees it once. The browser need not be connected:
+the line waits in the mailbox until the page catches up, so a web delivery is done ("Sent")
+once the line is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from storage import OutboxItem, WebMailbox
+
+from ..delivery import Result, Sent
+from . import translate as T
+from .socket import WebChat
+
+
+class WebSender:
+    def __init__(self, mailbox: WebMailbox, chat: WebChat, *, clock: Callable[[], datetime]) -> None:
+        self.mailbox = mailbox
+        self.chat = chat
+        self.clock = clock
+
+    async def send(self, item: OutboxItem, address: str | None) -> Result:
+        now = self.clock()
+        await self.mailbox.append(item.pseudonym, T.bot_line(item.payload, now=now), key=item.retry_key, now=now)
+        self.chat.push(item.pseudonym)
+        return Sent("mailbox")
