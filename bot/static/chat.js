@@ -17,7 +17,7 @@
       emergency: '命の危険があるときは、すぐに 110（警察）・119（救急）へ電話してください。',
       connecting: '接続しています…', online: 'つながっています', offline: '接続が切れました。自動でつなぎ直します…',
       log: '会話', choices: '選択肢', send: '送信',
-      label: 'メッセージ（選択肢は自分の言葉で書いても大丈夫です）', hint: 'Enterで送信、Shift+Enterで改行',
+      label: 'メッセージ（自分の言葉でも答えられます）', hint: 'Enterで送信、Shift+Enterで改行',
       forget: 'この端末から会話を消す', privacy: '名前は聞きません。この端末に残るのは、ランダムな番号ひとつだけです。',
       forgetConfirm: 'この端末から会話を消して、新しく始めますか？（相談員側の記録は、決められた期間のあと消えます）',
       bot: 'つなぐ：', me: 'あなた：', sending: '送信中…', sent: '送信済み', failed: '送れませんでした（長すぎるか空です）',
@@ -28,7 +28,7 @@
       emergency: 'If a life is in danger, call 110 (police) or 119 (ambulance) now.',
       connecting: 'Connecting…', online: 'Connected', offline: 'Connection lost. Reconnecting…',
       log: 'Conversation', choices: 'Choices', send: 'Send',
-      label: 'Message (you can also answer a choice in your own words)', hint: 'Enter sends, Shift+Enter adds a line',
+      label: 'Message (or answer in your own words)', hint: 'Enter sends, Shift+Enter adds a line',
       forget: 'Erase this conversation from this device', privacy: 'We never ask your name. This device keeps only one random number.',
       forgetConfirm: 'Erase this conversation from this device and start again? (Records kept by the service are deleted after a set period.)',
       bot: 'Tsunagu: ', me: 'You: ', sending: 'Sending…', sent: 'Sent', failed: 'Not sent (too long or empty)',
@@ -37,6 +37,7 @@
   };
 
   var lang = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'ja';
+  var main = document.getElementById('main');
   var log = document.getElementById('log');
   var choices = document.getElementById('choices');
   var statusEl = document.getElementById('status');
@@ -105,9 +106,11 @@
     li.appendChild(who);
     li.appendChild(body);
     log.appendChild(li);
-    log.scrollTop = log.scrollHeight;
+    scrollDown();
     return li;
   }
+
+  function scrollDown() { main.scrollTop = main.scrollHeight; }
 
   function mark(el, key) {
     var s = el.querySelector('.state');
@@ -136,6 +139,7 @@
       b.addEventListener('click', function () { say(c.label); input.focus(); });
       choices.appendChild(b);
     });
+    scrollDown();
   }
 
   function showLine(line) {
