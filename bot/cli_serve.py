@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
         )
     base = f"http://{args.host}:{args.port}"
     print(f"Tsunagu on {base}  (database {settings.database_url})", file=sys.stderr)
+    print(f"  web chat for people: {base}/chat", file=sys.stderr)
     if settings.line_enabled:
         print(f"  LINE webhook: {base}/webhooks/line", file=sys.stderr)
     print(f"  health: {base}/healthz   metrics: {base}/metrics", file=sys.stderr)

@@ -7,7 +7,11 @@ request to anyone else), sent with a Content-Security-Policy that allows nothing
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiohttp import web
@@ -17,6 +21,8 @@ from storage import WebMailbox
 from .sender import WebSender
 from .socket import WebChat
 from .translate import CHANNEL
+
+log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 WEB_CHAT = web.AppKey("web_chat", WebChat)
@@ -44,7 +50,7 @@ def mount(app: web.Application) -> None:
 
 
 async def _web(app: web.Application) -> AsyncIterator[None]:
-    from ..app import CLOCK, DATABASE, DISPATCHER, KEYRING, METRICS, SENDERS, STORE
+    from ..app import CLOCK, DATABASE, DISPATCHER, KEYRING, METRICS, SENDERS, SETTINGS, STORE
 
     clock = app[CLOCK]
     mailbox = WebMailbox(app[DATABASE], app[KEYRING])
@@ -54,10 +60,29 @@ async def _web(app: web.Application) -> AsyncIterator[None]:
     )
     app[WEB_MAILBOX], app[WEB_CHAT] = mailbox, chat
     app[SENDERS][CHANNEL] = WebSender(mailbox, chat, clock=clock)
+    keep = timedelta(days=app[SETTINGS].retention_days)
+    retention = asyncio.create_task(_retention(mailbox, clock, keep), name="web-retention")
     try:
         yield
     finally:
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
         await chat.close()
+
+
+async def _retention(mailbox: WebMailbox, clock: Callable[[], datetime], keep: timedelta,
+                     every: float = 3600.0) -> None:
+    """Web conversations are deleted line by line once older than the retention period
+    (TSUNAGU_RETENTION_DAYS, as for the inbox and outbox)."""
+    while True:
+        try:
+            deleted = await mailbox.purge(before=clock() - keep)
+            if deleted:
+                log.info("retention: deleted %d web chat lines", deleted)
+        except Exception as exc:
+            log.error("web chat retention pass failed: %s", type(exc).__name__)
+        await asyncio.sleep(every)
 
 
 async def _close_sockets(app: web.Application) -> None:

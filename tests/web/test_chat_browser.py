@@ -155,3 +155,23 @@ async def test_the_english_switch_changes_the_page_and_the_bot_follows(phone):
     assert await page.locator("#choices button").all_text_contents() == ["Yes", "No"]
     await page.mouse.move(0, 0)
     await page.screenshot(path=str(SHOTS / "chat-en.png"))
+
+
+async def test_the_embed_snippet_opens_the_chat_in_a_panel(browser, web_service):
+    context = await browser.new_context(viewport={"width": 1024, "height": 768})
+    page = await context.new_page()
+    script = str(web_service.client.make_url("/static/embed.js"))
+    loaded: list[str] = []
+    page.on("request", lambda r: loaded.append(r.url))
+    await page.set_content(f'<main><h1>Partner NPO</h1></main><script src="{script}" data-tsunagu></script>')
+    button = page.get_by_role("button", name="相談する（匿名・無料）")
+    await button.wait_for()
+    assert not [u for u in loaded if "/chat" in u], "nothing of the chat is loaded before the button is pressed"
+    await button.click()
+    frame = page.frame_locator("iframe[title='相談する（匿名・無料）']")
+    await frame.get_by_text("無料で相談できます").wait_for()
+    await frame.locator("#choices").get_by_role("button", name="はい", exact=True).click()
+    await frame.get_by_text("どんなことで相談したいですか").wait_for()
+    await page.get_by_role("button", name="チャットを閉じる").click()
+    assert await page.locator("iframe").count() == 0
+    await context.close()

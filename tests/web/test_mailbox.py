@@ -34,3 +34,13 @@ async def test_payloads_are_encrypted_and_forget_deletes_them(backend, db, keyri
     assert "誰にも言えないこと".encode() not in await backend.raw_bytes()
     assert await box.forget("p1") == 1
     assert await box.since("p1", 0) == []
+
+
+async def test_purge_deletes_only_lines_older_than_the_cut(db, keyring):
+    from datetime import timedelta
+
+    box = WebMailbox(db, keyring)
+    await box.append("p1", b"old", key="k1", now=NOW - timedelta(days=40))
+    await box.append("p1", b"new", key="k2", now=NOW)
+    assert await box.purge(before=NOW - timedelta(days=30)) == 1
+    assert [(i.seq, i.payload) for i in await box.since("p1", 0)] == [(2, b"new")]
