@@ -98,7 +98,7 @@ class WebChat:
             if last == 0 and hello.last_seq == 0:
                 await self._accept(pseudonym, None)  # a new chat: the greeting comes unasked
             await self._serve(conn)
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError:  # the page went away mid-send; it catches up when it comes back
             pass
         finally:
             poller.cancel()
