@@ -70,6 +70,8 @@ class OutboxPump:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._inflight: dict[int, asyncio.Task[None]] = {}
+        self._pass = 0  # numbers the due_outbox reads
+        self._ended: dict[int, int] = {}  # row id -> the read pass under way when its delivery ended
 
     def wake(self) -> None:
         self._wake.set()
@@ -83,7 +85,8 @@ class OutboxPump:
         while True:
             self._wake.clear()
             try:
-                started = self.start_due(await self.store.due_outbox(self.clock()))
+                self._pass += 1
+                started = self.start_due(await self.store.due_outbox(self.clock()), seen_in=self._pass)
             except Exception as exc:  # the database may be briefly unavailable; try again soon
                 log.error("outbox pass failed: %s", type(exc).__name__)
                 started = 0
@@ -94,8 +97,12 @@ class OutboxPump:
             except TimeoutError:
                 pass
 
-    def start_due(self, items: list[OutboxItem]) -> int:
-        fresh = [item for item in items if item.id not in self._inflight]
+    def start_due(self, items: list[OutboxItem], *, seen_in: int) -> int:
+        """Start deliveries for rows read by pass `seen_in`, except rows in flight and rows whose
+        delivery ended while that read was under way (it may have read them before their new
+        status was committed: sending them again would give the person the message twice)."""
+        self._ended = {i: p for i, p in self._ended.items() if p >= seen_in}
+        fresh = [item for item in items if item.id not in self._inflight and item.id not in self._ended]
         for item in fresh:
             self._inflight[item.id] = asyncio.create_task(self._deliver_then_release(item))
         return len(fresh)
@@ -107,6 +114,7 @@ class OutboxPump:
             log.error("outbox %s delivery bookkeeping failed: %s", item.id, type(exc).__name__)
         finally:
             del self._inflight[item.id]
+            self._ended[item.id] = self._pass  # reads from this pass on may be older than the mark
             self.wake()  # the person's next message may be due now
 
     @property
