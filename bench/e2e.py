@@ -65,8 +65,12 @@ async def converse(url: str, people: int, script: list[tuple[str, list[str]]], l
     waiting: dict[str, asyncio.Future[Call]] = {}
     seen: Counter[str] = Counter()
 
+    pushes: Counter[str] = Counter()
+
     def on_call(call: Call) -> None:
         seen[call.target] += 1
+        if call.kind == "push":
+            pushes[call.target] += 1
         future = waiting.get(call.target)
         if future is not None and not future.done():
             future.set_result(call)
@@ -103,6 +107,8 @@ async def converse(url: str, people: int, script: list[tuple[str, list[str]]], l
     duplicates = sum(1 for n in seen.values() if n > 1)
     if duplicates:
         problems.append(f"{duplicates} replies delivered more than once")
+    if pushes:  # every message here is answered while its reply token is fresh: a push is a repeat
+        problems.append(f"{sum(pushes.values())} messages pushed (sent again or too late for the reply token)")
     return people * len(script) / elapsed, problems, latencies
 
 
