@@ -24,8 +24,11 @@ from storage.keys import Keyring
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
+from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 
 __all__ = [
+    "CaseConflict",
+    "CaseStore",
     "ConcurrentUpdate",
     "Database",
     "DecryptError",

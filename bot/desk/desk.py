@@ -424,21 +424,23 @@ class Desk:
     async def run_once(self, now: datetime | None = None) -> None:
         """Overflow, partners that opened, queue positions, follow-ups that are due."""
         now = now or self.clock()
+        changed = False
         for case in await self.cases.queued():
             try:
                 if case.org_id is None:
-                    await self._assign(case, now)
+                    changed |= await self._assign(case, now)
                 elif case.offered_at and now - case.offered_at >= timedelta(minutes=self._minutes(case.org_id)):
-                    await self._overflow(case, now)
+                    changed |= await self._overflow(case, now)
             except CaseConflict:
                 continue
-        await self._positions(now)
+        changed |= await self._positions(now)
         for followup in await self.cases.due_followups(now):
-            await self.cases.move_followup(
+            changed |= await self.cases.move_followup(
                 followup.id, expect="scheduled", status="asked",
                 build=lambda c: Emit(person=(_msg(T.person("followup_ask", c.language), T.yes_no(c.language)),)),
                 now=now)
-        self._wake()
+        if changed:  # wake the sender only when there is something to send
+            self._wake()
 
     async def run(self, every: float) -> None:
         while True:
@@ -448,11 +450,11 @@ class Desk:
                 log.error("desk pass failed: %s", type(exc).__name__)
             await asyncio.sleep(every)
 
-    async def _assign(self, case: Case, now: datetime) -> None:
+    async def _assign(self, case: Case, now: datetime) -> bool:
         request = self._request(dict(case.answers), urgent=case.urgent, language=case.language)
         ids, _ = await self._candidates(request, now)
         if not ids:
-            return
+            return False
         left = [m for m in await self.cases.messages(case.id) if m.direction == "person"]
 
         def build(c: Case) -> Emit:
@@ -466,14 +468,15 @@ class Desk:
             case.id, expect_status=("queued",), expect_org=None,
             values={"org_id": ids[0], "candidates": ids, "offered_at": now},
             new_card=self._card(ids[0], "route"), build=build, now=now)
+        return True
 
-    async def _overflow(self, case: Case, now: datetime) -> None:
+    async def _overflow(self, case: Case, now: datetime) -> bool:
         request = self._request(dict(case.answers), urgent=case.urgent, language=case.language)
         skip = (*case.tried, case.org_id or "")
         ids, _ = await self._candidates(request, now, skip=skip)
         ordered = [c for c in case.candidates if c in ids] + [c for c in ids if c not in case.candidates]
         if not ordered:
-            return
+            return False
         target = ordered[0]
         card = await self._open_card(case)
         minutes = self._minutes(case.org_id)
@@ -486,8 +489,10 @@ class Desk:
                                        {"op": "post_card", "card_id": NEW_CARD})),
             now=now)
         log.info("case %s overflowed from %s to %s", case.id, case.org_id, target)
+        return True
 
-    async def _positions(self, now: datetime) -> None:
+    async def _positions(self, now: datetime) -> bool:
+        changed = False
         queued = await self.cases.queued()
         by_org: dict[str, list[Case]] = {}
         for c in queued:
@@ -507,5 +512,7 @@ class Desk:
                         build=lambda c, p=position, m=minutes: Emit(
                             person=(_msg(T.person("position", c.language, position=p, minutes=m)),)),
                         now=now)
+                    changed = True
                 except CaseConflict:
                     continue
+        return changed

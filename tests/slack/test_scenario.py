@@ -138,6 +138,12 @@ async def test_slack_dm_person_goes_through_the_same_intake_and_relay(service):
     await service.press("tsunagu_accept", "1", user="U0YUKI", channel=card["channel"], message_ts=ts)
     await service.slack_event(dm("U0HANA", None, files=[{"id": "F1", "mimetype": "image/png"}]))
     await settle(service, until=lambda: any(c["text"].endswith("「画像」") for c in slack.of("chat.postMessage", thread_ts=ts)))
+    await service.slack_event(dm("U0HANA", "ひみつのはなしです"))
+    await settle(service, until=lambda: any(c["text"].endswith("ひみつのはなしです") for c in slack.of("chat.postMessage", thread_ts=ts)))
+    # The person's Slack ids and words never reach the database file in the clear.
+    raw = b"".join(p.read_bytes() for p in service.db_path.parent.glob("tsunagu.db*"))
+    for secret in ("U0HANA", "D0PERSON", "ひみつのはなし"):
+        assert secret.encode() not in raw, secret
 
 
 async def test_bad_signature_and_old_timestamp_are_refused(service):
