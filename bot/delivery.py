@@ -8,6 +8,7 @@ or refuses it for good (a 4xx other than 429).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -92,10 +93,11 @@ class OutboxPump:
                 started = 0
             if started:
                 continue  # more may be waiting behind what was just taken
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the wake fires, and then shutdown never ends.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await self._wake.wait()
 
     def start_due(self, items: list[OutboxItem], *, seen_in: int) -> int:
         """Start deliveries for rows read by pass `seen_in`, except rows in flight and rows whose
