@@ -18,9 +18,11 @@ from aiohttp import web
 from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuration
 
 from flows.versions import FlowVersions
-from storage import Database, FlowVersionStore, Keyring, Store, open_database
+from routing import example_directory_path, load_directory, load_hotlines
+from storage import CaseStore, Database, FlowVersionStore, Keyring, Store, open_database
 
 from .delivery import ChannelSender, OutboxPump
+from .desk import Desk, RiskLexicon
 from .dispatch import ChannelSpec, Dispatcher, HandoffSink, LoggingHandoff
 from .line import translate as line_translate
 from .line.sender import LineSender
@@ -30,6 +32,7 @@ from .publish import FlowPublisher
 from .settings import Settings
 from .web import mount as web_mount
 from .web import translate as web_translate
+from .webdesk import mount as webdesk_mount
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,8 @@ OUTBOX = web.AppKey("outbox", OutboxPump)
 LINE_WEBHOOK = web.AppKey("line_webhook", LineWebhook)
 HANDOFF = web.AppKey("handoff", object)
 HANDLERS = web.AppKey("handlers", dict)  # inbox channel -> handler of events that are not people
+DESK = web.AppKey("desk", Desk)
+EXPLICIT_HANDOFF = web.AppKey("explicit_handoff", bool)
 
 
 def utcnow() -> datetime:
@@ -65,8 +70,10 @@ def create_app(
     app[METRICS] = metrics = Metrics()
     app[SENDERS] = {}
     app[HANDOFF] = handoff or LoggingHandoff(metrics)
+    app[EXPLICIT_HANDOFF] = handoff is not None
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_flows)
+    app.cleanup_ctx.append(_desk)  # one desk for both front ends: Slack and the web desk
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_view)
     if settings.line_enabled:
@@ -75,11 +82,12 @@ def create_app(
     else:
         log.info("LINE not mounted: LINE_CHANNEL_SECRET and LINE_CHANNEL_ACCESS_TOKEN are not both set")
     web_mount.mount(app)  # the web chat needs no credentials: always mounted
+    webdesk_mount.mount(app)  # nor does the web desk for counselors
     app[HANDLERS] = {}
     if settings.slack_enabled:
         from .slack import mount as slack_mount  # only a Slack deployment loads slack_bolt
 
-        slack_mount.mount(app, explicit_handoff=handoff is not None)
+        slack_mount.mount(app)
     else:
         log.info("Slack not mounted: SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are not both set")
     app.cleanup_ctx.append(_workers)
@@ -124,6 +132,41 @@ async def _flows(app: web.Application) -> AsyncIterator[None]:
             await watcher
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             loop.remove_signal_handler(signal.SIGHUP)
+
+
+async def _desk(app: web.Application) -> AsyncIterator[None]:
+    """The counselor desk, built whether or not Slack is mounted: partners with `desk: {web: true}`
+    take cases on /desk, those with a Slack channel on Slack; the periodic pass runs here.
+
+    It takes the handoffs once someone can answer them: Slack is mounted, or the web desk has a
+    counselor account (on the embedded defaults a demo one is created). Otherwise handoffs are
+    only counted, as before there was a desk, rather than queued where nobody can sign in."""
+    settings = app[SETTINGS]
+
+    def wake() -> None:
+        if OUTBOX in app:
+            app[OUTBOX].wake()
+
+    desk = Desk(
+        cases=CaseStore(app[DATABASE], app[KEYRING]),
+        directory=load_directory(settings.directory or example_directory_path()),
+        hotlines=load_hotlines(), lexicon=RiskLexicon.load(settings.risk_words_file), clock=app[CLOCK],
+        wake_sender=wake, metrics=app[METRICS],
+    )
+    app[DESK] = desk
+    staffed = await webdesk_mount.prepare(app)
+    if not app[EXPLICIT_HANDOFF]:
+        if settings.slack_enabled or staffed:
+            app[HANDOFF] = desk
+        else:
+            log.info("desk not taking handoffs: no Slack and no web desk user (tsunagu desk add-user ORG NAME)")
+    task = asyncio.create_task(desk.run(settings.desk_poll_seconds), name="desk")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _line(app: web.Application) -> AsyncIterator[None]:

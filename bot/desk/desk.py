@@ -2,8 +2,11 @@
 
 The desk decides; CaseStore writes each decision together with what it sends (to the person on
 their channel, to counselors as "slack-desk" outbox rows), so the OutboxPump delivers both and
-nothing is lost while a platform is down. The Slack adapter (bot/slack) only translates buttons
-and thread messages into the calls below and renders cards; it never decides.
+nothing is lost while a platform is down. Two front ends call it and never decide: the Slack
+adapter (bot/slack) translates buttons and thread messages into the calls below and renders
+cards; the web desk (bot/webdesk) does the same from a signed-in counselor's page. A partner with
+`desk: {web: true}` and no Slack channel still gets a card row (what accept is decided on), with
+an empty Slack channel and no Slack ops: the web desk reads its cases and messages directly.
 
 Priority: urgent +100, each risk-word weight +10, and one point per minute waited, so that a
 calm case that has waited long enough still overtakes (no one waits forever).
@@ -48,6 +51,11 @@ def effective_priority(case: Case, now: datetime) -> float:
     return case.priority + case.waited(now).total_seconds() / 60
 
 
+def has_desk(org) -> bool:
+    """A partner takes cases on Slack, on the web desk, or both."""
+    return bool(org is not None and (org.desk.slack_channel or org.desk.web))
+
+
 def _msg(text: str, choices: Sequence[dict[str, str]] = ()) -> dict[str, object]:
     return {"text": text, "choices": list(choices)}
 
@@ -55,7 +63,7 @@ def _msg(text: str, choices: Sequence[dict[str, str]] = ()) -> dict[str, object]
 class Desk:
     def __init__(
         self, *, cases: CaseStore, directory: Directory, hotlines: Hotlines, lexicon: RiskLexicon,
-        clock: Clock, wake_sender: Callable[[], None] = lambda: None,
+        clock: Clock, wake_sender: Callable[[], None] = lambda: None, metrics=None,
     ) -> None:
         self.cases = cases
         self.directory = directory
@@ -63,6 +71,7 @@ class Desk:
         self.lexicon = lexicon
         self.clock = clock
         self.wake_sender = wake_sender
+        self.metrics = metrics  # bot.metrics.Metrics: handoffs are counted per channel
 
     # -- routing helpers -------------------------------------------------------------------------
 
@@ -78,13 +87,18 @@ class Desk:
 
     async def _candidates(self, request: RouteRequest, now: datetime, *, skip: Sequence[str] = ()):
         decision = route(request, self.directory, await self.cases.loads(), now, hotlines=self.hotlines)
-        ids = [c.org.id for c in decision.candidates if c.org.desk.slack_channel and c.org.id not in skip]
+        ids = [c.org.id for c in decision.candidates if has_desk(c.org) and c.org.id not in skip]
         return ids, decision
 
     def _card(self, org_id: str, via: str) -> NewCard:
         org = self.directory.get(org_id)
-        assert org is not None and org.desk.slack_channel
-        return NewCard(org_id=org_id, slack_channel=org.desk.slack_channel, via=via)
+        assert has_desk(org)
+        return NewCard(org_id=org_id, slack_channel=org.desk.slack_channel or "", via=via)
+
+    def _new_card_ops(self, org_id: str | None, *ops: dict) -> tuple[dict, ...]:
+        """Ops on the card a transition creates: none when that partner has no Slack channel."""
+        org = self.directory.get(org_id) if org_id else None
+        return tuple(ops) if org is not None and org.desk.slack_channel else ()
 
     def _minutes(self, org_id: str | None) -> int:
         org = self.directory.get(org_id) if org_id else None
@@ -113,6 +127,8 @@ class Desk:
 
     async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
         """The intake ended: queue a case at the best open partner, or tell the person who is open."""
+        if self.metrics is not None:
+            self.metrics.handoffs.labels(channel).inc()
         answers = dict(handoff.answers)
         score, words = await self.cases.take_risk(pseudonym)
         await self._open(pseudonym=pseudonym, channel=channel, answers=answers, urgent=handoff.urgent,
@@ -124,7 +140,7 @@ class Desk:
         candidates, decision = await self._candidates(request, now)
         if prefer is not None:
             org = self.directory.get(prefer)
-            if org is not None and org.desk.slack_channel and is_open(org, now) and not org.paused:
+            if has_desk(org) and is_open(org, now) and not org.paused:
                 candidates = [prefer, *(c for c in candidates if c != prefer)]
         org_id = candidates[0] if candidates else None
         priority = URGENT_POINTS * urgent + RISK_POINTS * risk[0]
@@ -145,7 +161,7 @@ class Desk:
                 return Emit(person=tuple(person))
             minutes = position * self._minutes(org_id)
             return Emit(person=(_msg(T.person("queued", language, position=position, minutes=minutes)),),
-                        desk=({"op": "post_card", "card_id": NEW_CARD},))
+                        desk=self._new_card_ops(org_id, {"op": "post_card", "card_id": NEW_CARD}))
 
         case = await self.cases.open_case(
             pseudonym=pseudonym, channel=channel, answers=answers, urgent=urgent, language=language,
@@ -205,7 +221,7 @@ class Desk:
 
     @staticmethod
     def _card_ops(card, thread_text: str | None = None) -> tuple[dict, ...]:
-        if card is None:
+        if card is None or not card.slack_channel:  # a web-desk card: nothing to post to Slack
             return ()
         ops: list[dict] = [{"op": "update_card", "card_id": card.id}]
         if thread_text:
@@ -223,7 +239,7 @@ class Desk:
         shown = T.shown(text, media)
 
         def build(c: Case) -> Emit:
-            if card is None:
+            if card is None or not card.slack_channel:
                 return Emit()
             return Emit(desk=({"op": "thread", "card_id": card.id, "text": f"{c.label}: {shown}"},))
 
@@ -380,14 +396,14 @@ class Desk:
         if refused:
             return refused
         target = self.directory.get(to_org)
-        if target is None or not target.desk.slack_channel or to_org == card.org_id:
+        if not has_desk(target) or to_org == card.org_id:
             return ActionResult(False, T.counselor("no_transfer"))
         name = target.name
 
         def build(c: Case) -> Emit:
             return Emit(person=(_msg(T.person("transferred", c.language)),),
                         desk=(*self._card_ops(card, T.counselor("transferred", org=name)),
-                              {"op": "post_card", "card_id": NEW_CARD}))
+                              *self._new_card_ops(to_org, {"op": "post_card", "card_id": NEW_CARD})))
 
         try:
             case = await self.cases.transition(
@@ -406,12 +422,27 @@ class Desk:
         card = await self.cases.card_at(slack_channel, thread_ts)
         if card is None:
             return ActionResult(True)  # a thread that is not a card: not ours
-        case = await self.cases.case(card.case_id)
+        if text.lstrip().startswith("//"):
+            return await self.note(card.id, counselor_id=counselor_id, text=text, source_key=source_key, now=now)
+        return await self.say(card.id, counselor_id=counselor_id, text=text, source_key=source_key, now=now)
+
+    async def note(self, card_id: int, *, counselor_id: str, text: str, source_key: str,
+                   now: datetime) -> ActionResult:
+        """An internal note on the case: kept with its messages, never relayed to the person."""
+        card = await self.cases.card(card_id)
+        case = await self.cases.case(card.case_id) if card else None
         if case is None:
             return ActionResult(False, T.counselor("unknown"))
-        if text.lstrip().startswith("//"):
-            await self.cases.record(case.id, direction="note", text=text, source_key=source_key, now=now)
-            return ActionResult(True, None, case)
+        await self.cases.record(case.id, direction="note", text=text, source_key=source_key, now=now)
+        return ActionResult(True, None, case)
+
+    async def say(self, card_id: int, *, counselor_id: str, text: str, source_key: str,
+                  now: datetime) -> ActionResult:
+        """Relay a counselor's message to the person, if the case is active at the card's partner."""
+        card = await self.cases.card(card_id)
+        case = await self.cases.case(card.case_id) if card else None
+        if card is None or case is None:
+            return ActionResult(False, T.counselor("unknown"))
         if case.status != "active" or case.org_id != card.org_id or card.state != "open":
             return ActionResult(False, T.counselor("not_active"), case)
         await self.cases.record(case.id, direction="counselor", text=text, source_key=source_key,
@@ -462,7 +493,8 @@ class Desk:
             for m in left:
                 ops.append({"op": "thread", "card_id": NEW_CARD,
                             "text": f"{c.label}: {m.text}\n{T.counselor('left_message')}"})
-            return Emit(person=(_msg(T.person("partner_open", c.language)),), desk=tuple(ops))
+            return Emit(person=(_msg(T.person("partner_open", c.language)),),
+                        desk=self._new_card_ops(ids[0], *ops))
 
         await self.cases.transition(
             case.id, expect_status=("queued",), expect_org=None,
@@ -486,7 +518,7 @@ class Desk:
             values={"org_id": target, "offered_at": now, "tried": [*case.tried, case.org_id]},
             card_states={card.id: "moved"} if card else None, new_card=self._card(target, "overflow"),
             build=lambda c: Emit(desk=(*self._card_ops(card, T.counselor("overflowed", minutes=minutes, org=name)),
-                                       {"op": "post_card", "card_id": NEW_CARD})),
+                                       *self._new_card_ops(target, {"op": "post_card", "card_id": NEW_CARD}))),
             now=now)
         log.info("case %s overflowed from %s to %s", case.id, case.org_id, target)
         return True

@@ -1,13 +1,12 @@
-"""Mounting Slack on the app: the desk, the Web API client on one shared aiohttp session, the
-senders for the desk and for people on Slack, and POST /slack/events.
+"""Mounting Slack on the app: the Web API client on one shared aiohttp session, the senders for
+the desk and for people on Slack, and POST /slack/events. The Desk itself is built by create_app
+(bot/app.py), for Slack and the web desk alike.
 
 Called by create_app only when SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN are both set.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -18,31 +17,31 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from routing import example_directory_path, load_directory, load_hotlines
 from storage.cases import CaseStore
 
-from ..desk import Desk, RiskLexicon
+from ..app import DESK
 from .adapter import SlackAdapter
 from .sender import SlackDeskSender, SlackPersonSender
 from .translate import DESK as DESK_CHANNEL
 from .translate import PERSON
 
-DESK = web.AppKey("desk", Desk)
+__all__ = ["DESK", "SLACK", "SLACK_CLIENT", "mount"]
+
 SLACK = web.AppKey("slack", SlackAdapter)
 SLACK_CLIENT = web.AppKey("slack_client", AsyncWebClient)
 
 
-def mount(app: web.Application, *, explicit_handoff: bool) -> None:
+def mount(app: web.Application) -> None:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        async for _ in _slack(app, explicit_handoff=explicit_handoff):
+        async for _ in _slack(app):
             yield
 
     app.cleanup_ctx.append(context)
     app.router.add_post("/slack/events", slack_events)
 
 
-async def _slack(app: web.Application, *, explicit_handoff: bool) -> AsyncIterator[None]:
-    from ..app import CLOCK, DATABASE, DISPATCHER, HANDLERS, HANDOFF, KEYRING, METRICS, OUTBOX, SENDERS, SETTINGS, STORE
+async def _slack(app: web.Application) -> AsyncIterator[None]:
+    from ..app import CLOCK, DATABASE, DISPATCHER, HANDLERS, KEYRING, METRICS, SENDERS, SETTINGS, STORE
 
     settings, clock = app[SETTINGS], app[CLOCK]
     session = aiohttp.ClientSession()
@@ -51,18 +50,8 @@ async def _slack(app: web.Application, *, explicit_handoff: bool) -> AsyncIterat
         retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
     )
     cases = CaseStore(app[DATABASE], app[KEYRING])
-
-    def wake() -> None:
-        if OUTBOX in app:
-            app[OUTBOX].wake()
-
-    desk = Desk(
-        cases=cases, directory=load_directory(settings.directory or example_directory_path()),
-        hotlines=load_hotlines(), lexicon=RiskLexicon.load(settings.risk_words_file), clock=clock, wake_sender=wake,
-    )
-    app[DESK], app[SLACK_CLIENT] = desk, client
-    if not explicit_handoff:
-        app[HANDOFF] = desk
+    desk = app[DESK]  # built by create_app before this context (bot/app.py _desk)
+    app[SLACK_CLIENT] = client
     app[SENDERS][DESK_CHANNEL] = SlackDeskSender(client, cases, clock=clock)
     app[SENDERS][PERSON] = SlackPersonSender(client)
     adapter = SlackAdapter(
@@ -72,13 +61,9 @@ async def _slack(app: web.Application, *, explicit_handoff: bool) -> AsyncIterat
     )
     app[SLACK] = adapter
     app[HANDLERS][DESK_CHANNEL] = adapter.handle_item
-    task = asyncio.create_task(desk.run(settings.desk_poll_seconds), name="desk")
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await session.close()
 
 

@@ -1,0 +1,215 @@
+"""Web desk accounts: counselors of a partner, their sign-in sessions, and failed sign-ins.
+
+Passwords are hashed with scrypt (memory-hard, from `cryptography`) and a random salt; the
+parameters are stored with the hash (`scrypt$n$r$p$salt$hash`), so they can be raised later
+without breaking old accounts. Verification is constant-time (Scrypt.verify). Hashing runs in a
+thread: it takes tens of milliseconds and 32 MiB on purpose, and must not stall the event loop.
+
+A session is a random token held only by the browser (in an HttpOnly cookie); the database keeps
+its SHA-256, so a copy of the database does not sign anyone in. The CSRF token is derived from
+the session token (a hash under another label): nothing more to store, and a page that cannot
+read the cookie cannot compute it.
+
+Sign-in is rate-limited per account and per address: failures are rows with a time, counted over
+a window; old rows are deleted as new ones are written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidKey
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+from sqlalchemy import Index, UniqueConstraint, delete, func, select
+from sqlmodel import Field, SQLModel
+
+from storage.case_tables import CardRow
+from storage.db import Database
+from storage.errors import StorageError
+from storage.tables import UTCDateTime, _Id
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # 32 MiB per hash
+SESSION_TTL = timedelta(hours=8)
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES = 5  # per account and per address within FAILURE_WINDOW
+MIN_PASSWORD = 10
+
+
+class DeskUserError(StorageError):
+    """A desk account cannot be created as asked (duplicate name, weak password)."""
+
+
+class SignInLimited(StorageError):
+    """Too many failed sign-ins for this account or from this address; try again later."""
+
+
+class DeskUserRow(SQLModel, table=True):
+    __tablename__ = "desk_users"
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_desk_users_org_name"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
+    org_id: str = Field(max_length=64)
+    name: str = Field(max_length=80)  # the counselor's nickname, shown to the person on accept
+    password_hash: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DeskSessionRow(SQLModel, table=True):
+    __tablename__ = "desk_sessions"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(sa_type=_Id)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class DeskFailureRow(SQLModel, table=True):
+    __tablename__ = "desk_signin_failures"
+    __table_args__ = (Index("ix_desk_signin_failures_key", "key", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
+    key: str = Field(max_length=200)  # "user:<org>/<name>" or "addr:<address>"
+    at: datetime = Field(sa_type=UTCDateTime)
+
+
+_user = DeskUserRow.__table__
+_session = DeskSessionRow.__table__
+_fail = DeskFailureRow.__table__
+_card = CardRow.__table__
+
+
+@dataclass(frozen=True)
+class DeskUser:
+    id: int
+    org_id: str
+    name: str
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    salt = secrets.token_bytes(16)
+    digest = Scrypt(salt=salt, length=32, n=n, r=r, p=p).derive(password.encode())
+    b64 = base64.b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        kind, n, r, p, salt, digest = stored.split("$")
+        if kind != "scrypt":
+            return False
+        Scrypt(salt=base64.b64decode(salt), length=32, n=int(n), r=int(r), p=int(p)).verify(
+            password.encode(), base64.b64decode(digest))
+        return True
+    except (InvalidKey, ValueError):
+        return False
+
+
+_DUMMY = hash_password("not a password: keeps a missing account as slow as a wrong password", n=2**14)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(f"desk-session|{token}".encode()).hexdigest()
+
+
+def csrf_token(session_token: str) -> str:
+    """The CSRF token of a session: derived from it, so it needs no storage."""
+    return hashlib.sha256(f"desk-csrf|{session_token}".encode()).hexdigest()
+
+
+def csrf_ok(session_token: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(csrf_token(session_token), given or "")
+
+
+class DeskUsers:
+    def __init__(self, db: Database, *, session_ttl: timedelta = SESSION_TTL,
+                 scrypt_n: int = SCRYPT_N) -> None:
+        self._db = db
+        self.session_ttl = session_ttl
+        self.scrypt_n = scrypt_n
+
+    async def add(self, org_id: str, name: str, password: str, *, now: datetime) -> DeskUser:
+        name = name.strip()
+        if not name or len(name) > 80:
+            raise DeskUserError("the name must be 1 to 80 characters")
+        if len(password) < MIN_PASSWORD:
+            raise DeskUserError(f"the password must be at least {MIN_PASSWORD} characters")
+        hashed = await asyncio.to_thread(hash_password, password, n=self.scrypt_n)
+        async with self._db.write() as conn:
+            exists = (await conn.execute(select(_user.c.id).where(
+                _user.c.org_id == org_id, _user.c.name == name))).first()
+            if exists:
+                raise DeskUserError(f"{org_id} already has a desk user named {name}")
+            result = await conn.execute(_user.insert().values(
+                org_id=org_id, name=name, password_hash=hashed, created_at=now).returning(_user.c.id))
+            user_id = int(result.scalar_one())
+        return DeskUser(user_id, org_id, name)
+
+    async def count(self) -> int:
+        async with self._db.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(_user))).scalar_one())
+
+    async def users(self) -> list[DeskUser]:
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_user).order_by(_user.c.org_id, _user.c.name))).all()
+        return [DeskUser(r.id, r.org_id, r.name) for r in rows]
+
+    async def _failures(self, key: str, now: datetime) -> int:
+        async with self._db.read() as conn:
+            return int((await conn.execute(select(func.count()).select_from(_fail).where(
+                _fail.c.key == key, _fail.c.at > now - FAILURE_WINDOW))).scalar_one())
+
+    async def sign_in(self, org_id: str, name: str, password: str, *, address: str,
+                      now: datetime) -> tuple[DeskUser, str] | None:
+        """(user, session token) for a right password; None for a wrong one. Raises
+        SignInLimited, before checking the password, once an account or address has failed
+        MAX_FAILURES times within FAILURE_WINDOW."""
+        keys = (f"user:{org_id}/{name.strip()}", f"addr:{address}")
+        for key in keys:
+            if await self._failures(key, now) >= MAX_FAILURES:
+                raise SignInLimited("too many failed sign-ins; wait 15 minutes")
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_user).where(
+                _user.c.org_id == org_id, _user.c.name == name.strip()))).first()
+        ok = await asyncio.to_thread(verify_password, password, row.password_hash if row else _DUMMY)
+        if row is None or not ok:
+            async with self._db.write() as conn:
+                await conn.execute(delete(_fail).where(_fail.c.at <= now - FAILURE_WINDOW))
+                await conn.execute(_fail.insert(), [{"key": k, "at": now} for k in keys])
+            return None
+        token = secrets.token_urlsafe(32)
+        async with self._db.write() as conn:
+            await conn.execute(delete(_session).where(_session.c.expires_at <= now))
+            await conn.execute(_session.insert().values(
+                token_hash=_token_hash(token), user_id=row.id, expires_at=now + self.session_ttl,
+                created_at=now))
+        return DeskUser(row.id, row.org_id, row.name), token
+
+    async def session(self, token: str | None, *, now: datetime) -> DeskUser | None:
+        """The signed-in counselor of a session token; None if unknown, forged or expired."""
+        if not token or len(token) > 200:
+            return None
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(_user.c.id, _user.c.org_id, _user.c.name, _session.c.expires_at)
+                                      .join(_session, _session.c.user_id == _user.c.id)
+                                      .where(_session.c.token_hash == _token_hash(token)))).first()
+        if row is None or row.expires_at <= now:
+            return None
+        return DeskUser(row.id, row.org_id, row.name)
+
+    async def sign_out(self, token: str) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(delete(_session).where(_session.c.token_hash == _token_hash(token)))
+
+    async def open_cards(self, org_id: str) -> list[tuple[int, int]]:
+        """(card id, case id) of the partner's open cards: its queued and active cases.
+        (A read of the desk's tables; CaseStore would be its natural home.)"""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_card.c.id, _card.c.case_id).where(
+                _card.c.org_id == org_id, _card.c.state == "open").order_by(_card.c.id))).all()
+        return [(int(r.id), int(r.case_id)) for r in rows]
