@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.clock import Clock
+from tests.fakes.line_api import FakeLine
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
@@ -17,3 +20,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def fake_line():
+    line = await FakeLine().start()
+    yield line
+    await line.close()

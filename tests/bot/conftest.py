@@ -9,7 +9,7 @@ import hmac
 import itertools
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,21 +17,10 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import DISPATCHER, OUTBOX, STORE, create_app
 from bot.settings import Settings
+from tests.fakes.clock import START, Clock
 from tests.fakes.line_api import FakeLine
 
 SECRET = "test-channel-secret"
-START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
 
 
 _ids = itertools.count(1)
@@ -127,18 +116,6 @@ def settings_for(tmp_path: Path, line_url: str, **overrides: object) -> Settings
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def fake_line():
-    line = await FakeLine().start()
-    yield line
-    await line.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

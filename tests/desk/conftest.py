@@ -3,8 +3,6 @@ directory of always-open Slack partners, and an injected clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,9 +10,9 @@ from bot.desk import Desk, RiskLexicon
 from flows.engine import Handoff
 from routing import load_hotlines, parse_directory
 from storage.cases import CaseStore
+from tests.fakes.clock import START, Clock  # noqa: F401  (re-exported for the desk tests)
 from tests.storage.conftest import backend, db, keyring, store  # noqa: F401  (fixtures)
 
-START = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)  # Friday 21:00 in Tokyo
 
 DIRECTORY = """\
 timezone: Asia/Tokyo
@@ -53,22 +51,6 @@ organizations:
     desk: {slack_channel: C0ASA}
     hours: [{days: daily, from: "09:00", to: "12:00"}]
 """
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **kwargs: float) -> None:
-        self.now += timedelta(**kwargs)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.slack.mount import DESK
-from tests.bot.conftest import Clock, Service, settings_for
+from tests.bot.conftest import Service, settings_for
 from tests.desk.conftest import DIRECTORY
-from tests.fakes.line_api import FakeLine
 from tests.fakes.slack_api import FakeSlack
 
 SIGNING_SECRET = "test-slack-signing-secret"
@@ -104,18 +103,6 @@ async def fake_slack():
                                    "U0KEN": {"display_name": "", "real_name": "Ken"}}).start()
     yield slack
     await slack.close()
-
-
-@pytest.fixture
-async def fake_line():
-    line = await FakeLine().start()
-    yield line
-    await line.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

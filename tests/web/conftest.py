@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import DISPATCHER, OUTBOX, STORE, create_app
 from bot.settings import Settings
-from tests.bot.conftest import Clock
+from tests.fakes.clock import Clock
 
 # The intake, answered as a person would (button labels, and free text where the flow asks).
 INTAKE = [
@@ -130,11 +130,6 @@ def web_settings(tmp_path: Path, **overrides: object) -> Settings:
     )
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
