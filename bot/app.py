@@ -28,6 +28,7 @@ from .line import translate as line_translate
 from .line.sender import LineSender
 from .line.webhook import LineWebhook
 from .metrics import Metrics
+from .periodic import running
 from .publish import FlowPublisher
 from .settings import Settings
 from .web import mount as web_mount
@@ -217,44 +218,28 @@ async def _workers(app: web.Application) -> AsyncIterator[None]:
             max_body_bytes=settings.max_body_bytes,
         )
     dispatcher.submit(await store.pending_events())  # what was acknowledged before a restart
-    tasks = [
-        asyncio.create_task(pump.run(), name="outbox"),
-        asyncio.create_task(_timers(dispatcher, store, clock, settings.timer_poll_seconds), name="timers"),
-        asyncio.create_task(_retention(store, clock, timedelta(days=settings.retention_days)), name="retention"),
-    ]
+    keep = timedelta(days=settings.retention_days)
+
+    async def timers() -> None:
+        """Reminders and expiry: sessions whose wake time has come get a tick, in their person's order."""
+        for pseudonym in await store.due_sessions(clock()):
+            dispatcher.submit_tick(pseudonym)
+
+    async def retention() -> None:
+        """Finished inbox and outbox rows are deleted once older than the retention period."""
+        if deleted := await store.purge_finished(before=clock() - keep):
+            log.info("retention: deleted %d finished rows", deleted)
+
+    outbox = asyncio.create_task(pump.run(), name="outbox")
     try:
-        yield
+        async with running(("timers", settings.timer_poll_seconds, timers), ("retention", 3600.0, retention)):
+            yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        outbox.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await outbox
         await dispatcher.close()
         await pump.close()
-
-
-async def _timers(dispatcher: Dispatcher, store: Store, clock: Clock, every: float) -> None:
-    """Reminders and expiry: sessions whose wake time has come get a tick, in their person's order."""
-    while True:
-        try:
-            for pseudonym in await store.due_sessions(clock()):
-                dispatcher.submit_tick(pseudonym)
-        except Exception as exc:
-            log.error("timer pass failed: %s", type(exc).__name__)
-        await asyncio.sleep(every)
-
-
-async def _retention(store: Store, clock: Clock, keep: timedelta, every: float = 3600.0) -> None:
-    """Finished inbox and outbox rows are deleted once older than the retention period."""
-    while True:
-        try:
-            deleted = await store.purge_finished(before=clock() - keep)
-            if deleted:
-                log.info("retention: deleted %d finished rows", deleted)
-        except Exception as exc:
-            log.error("retention pass failed: %s", type(exc).__name__)
-        await asyncio.sleep(every)
 
 
 async def line_webhook(request: web.Request) -> web.Response:

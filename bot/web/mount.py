@@ -7,17 +7,16 @@ request to anyone else), sent with a Content-Security-Policy that allows nothing
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import web
 
 from storage import WebMailbox
 
+from ..periodic import running
 from .sender import WebSender
 from .socket import WebChat
 from .translate import CHANNEL
@@ -61,28 +60,18 @@ async def _web(app: web.Application) -> AsyncIterator[None]:
     app[WEB_MAILBOX], app[WEB_CHAT] = mailbox, chat
     app[SENDERS][CHANNEL] = WebSender(mailbox, chat, clock=clock)
     keep = timedelta(days=app[SETTINGS].retention_days)
-    retention = asyncio.create_task(_retention(mailbox, clock, keep), name="web-retention")
+
+    async def retention() -> None:
+        """Web conversations are deleted line by line once older than the retention period
+        (TSUNAGU_RETENTION_DAYS, as for the inbox and outbox)."""
+        if deleted := await mailbox.purge(before=clock() - keep):
+            log.info("retention: deleted %d web chat lines", deleted)
+
     try:
-        yield
+        async with running(("web chat retention", 3600.0, retention)):
+            yield
     finally:
-        retention.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await retention
         await chat.close()
-
-
-async def _retention(mailbox: WebMailbox, clock: Callable[[], datetime], keep: timedelta,
-                     every: float = 3600.0) -> None:
-    """Web conversations are deleted line by line once older than the retention period
-    (TSUNAGU_RETENTION_DAYS, as for the inbox and outbox)."""
-    while True:
-        try:
-            deleted = await mailbox.purge(before=clock() - keep)
-            if deleted:
-                log.info("retention: deleted %d web chat lines", deleted)
-        except Exception as exc:
-            log.error("web chat retention pass failed: %s", type(exc).__name__)
-        await asyncio.sleep(every)
 
 
 async def _close_sockets(app: web.Application) -> None:
