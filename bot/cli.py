@@ -12,7 +12,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("bot.cli_serve", "bot.cli_flows", "bot.cli_routing", "bot.cli_db")
+COMMANDS = ("bot.cli_serve", "bot.cli_flows", "bot.cli_routing", "bot.cli_db", "bot.cli_desk")
 
 
 class CliError(Exception):
