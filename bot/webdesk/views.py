@@ -159,7 +159,8 @@ def _summary(case: Case, card: Card, now: datetime) -> dict[str, Any]:
     answers = []
     if full:
         answers = [[_LABELS.get(k, k), _value(k, v)] for k, v in case.answers.items()
-                   if k not in _HIDDEN and not (k == "prefecture" and case.answers.get("avoid_own_area"))]
+                   if k not in _HIDDEN and k != "topics"
+                   and not (k == "prefecture" and case.answers.get("avoid_own_area"))]
     return {
         "id": case.id, "label": case.label, "status": case.status, "topics": _topics(case),
         "urgent": case.urgent, "risk_words": list(case.risk_words), "language": case.language,
