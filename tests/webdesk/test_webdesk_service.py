@@ -1,0 +1,49 @@
+"""The desk in a service without Slack: web-desk partners get cases with no Slack card, and the
+embedded defaults create a demo counselor for the example directory's web-desk partner once."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from bot.app import DATABASE, DESK, HANDOFF
+from bot.desk import Desk
+from bot.settings import Settings
+from bot.webdesk.mount import create_demo_user, on_embedded_defaults
+from routing import example_directory_path, load_directory
+from storage import open_database
+from storage.desk_users import DeskUsers
+from storage.tables import OutboxRow
+from tests.fakes.clock import START
+from tests.webdesk.conftest import intake
+
+
+async def test_a_case_for_a_web_desk_partner_has_no_slack_card(desk_service):
+    assert isinstance(desk_service.app[HANDOFF], Desk), "a desk account exists: the desk takes handoffs"
+    _, case = await intake(desk_service)
+    assert case.org_id in ("hikari", "hoshi")
+    cards = await desk_service.app[DESK].cases.cards(case.id)
+    assert [(c.org_id, c.slack_channel, c.state) for c in cards] == [(case.org_id, "", "open")]
+    outbox = OutboxRow.__table__
+    async with desk_service.app[DATABASE].read() as conn:
+        slack = (await conn.execute(select(func.count()).select_from(outbox).where(
+            outbox.c.channel == "slack-desk"))).scalar_one()
+    assert slack == 0
+
+
+def test_only_the_embedded_defaults_count_as_the_demo(tmp_path):
+    assert on_embedded_defaults(Settings())
+    assert not on_embedded_defaults(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"))
+    assert not on_embedded_defaults(Settings(directory=tmp_path / "directory.yaml"))
+
+
+async def test_the_demo_counselor_is_created_at_the_examples_web_desk_partner(tmp_path, capsys):
+    db = await open_database(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+    users = DeskUsers(db, scrypt_n=2**10)
+    org, name, password = await create_demo_user(users, load_directory(example_directory_path()), now=START)
+    directory = load_directory(example_directory_path())
+    assert directory.get(org).desk.web and name == "demo"
+    printed = capsys.readouterr().err
+    assert password in printed and "/desk" in printed
+    signed = await users.sign_in(org, name, password, address="127.0.0.1", now=START)
+    assert signed is not None and signed[0].org_id == org
+    await db.close()
