@@ -110,7 +110,9 @@
   }
 
   async function loadCase() {
-    const r = await api("GET", "cases/" + current);
+    const id = current;
+    const r = await api("GET", "cases/" + id);
+    if (id !== current) return;  // another case was opened meanwhile
     if (r.status !== 200) {
       current = null;
       $("case").hidden = true;

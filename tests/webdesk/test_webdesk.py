@@ -10,6 +10,7 @@ import pytest
 
 from bot.app import DESK
 from storage import open_database
+from storage.cases import NewCard
 from storage.desk_users import DeskUserError, DeskUsers, csrf_token, hash_password, verify_password
 from tests.fakes.clock import START
 from tests.webdesk.conftest import PASSWORD, intake
@@ -177,3 +178,21 @@ async def test_a_web_counselor_and_another_race_to_accept_and_exactly_one_wins(c
     assert web_wins + results[2].ok == 1
     final = await desk_service.app[DESK].cases.case(case.id)
     assert final.status == "active" and final.counselor_name in (*users, "スラック")
+
+
+async def test_the_queue_is_ordered_by_priority_then_waiting_time(counselors, desk_service):
+    cases = desk_service.app[DESK].cases
+    now = desk_service.clock()
+    opened = {}
+    for name, priority, minutes_ago in (("calm-new", 0, 1), ("calm-old", 0, 20), ("urgent", 100, 0), ("calm-mid", 0, 5)):
+        opened[name] = await cases.open_case(
+            pseudonym=name.ljust(64, "x"), channel="web", answers={"topics": ["loneliness"]}, urgent=priority > 0,
+            language="ja", share_consent=True, priority=priority, risk_words=[], org_id="hikari",
+            candidates=["hikari"], card=NewCard(org_id="hikari", slack_channel=""),
+            now=now - timedelta(minutes=minutes_ago))
+    c = counselors()
+    assert (await c.sign_in("hikari", "あおい")).status == 200
+    order = [q["id"] for q in (await c.queue())["queued"]]
+    assert order == [opened[n].id for n in ("urgent", "calm-old", "calm-mid", "calm-new")]
+    view = await (await c.get(f"/desk/api/cases/{opened['urgent'].id}")).json()
+    assert view["case"]["urgent"] is True and view["case"]["status"] == "queued"
