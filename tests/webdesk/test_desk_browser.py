@@ -97,6 +97,11 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
     shots().mkdir(parents=True, exist_ok=True)
     await desk.screenshot(path=str(shots() / "desk.png"))
 
+    # a counselor on a phone can use it too: nothing sticks out sideways at 360 px
+    await desk.set_viewport_size({"width": 360, "height": 640})
+    assert await desk.evaluate("document.documentElement.scrollWidth") <= 360
+    await desk.set_viewport_size({"width": 1100, "height": 760})
+
     # 4. the counselor closes
     await desk.locator("#outcome").select_option("resolved")
     await desk.get_by_role("button", name="終了する / Close").click()
