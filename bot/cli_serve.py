@@ -34,8 +34,11 @@ def run(args: argparse.Namespace) -> int:
     base = f"http://{args.host}:{args.port}"
     print(f"Tsunagu on {base}  (database {settings.database_url})", file=sys.stderr)
     print(f"  web chat for people: {base}/chat", file=sys.stderr)
+    print(f"  web desk for counselors: {base}/desk  (tsunagu desk add-user ORG NAME)", file=sys.stderr)
     if settings.line_enabled:
         print(f"  LINE webhook: {base}/webhooks/line", file=sys.stderr)
+    if settings.slack_enabled:
+        print(f"  Slack events and interactivity: {base}/slack/events", file=sys.stderr)
     print(f"  health: {base}/healthz   metrics: {base}/metrics", file=sys.stderr)
     web.run_app(create_app(settings), host=args.host, port=args.port, print=None)
     return 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.fakes.clock import Clock
@@ -32,3 +34,12 @@ async def fake_line():
     line = await FakeLine().start()
     yield line
     await line.close()
+
+
+@pytest.fixture
+def screenshots(update_golden: bool, tmp_path: Path) -> Path:
+    """Where browser tests save their screenshots: docs/screenshots with --update-golden (the
+    README and docs show them), otherwise a temporary folder, so a test run changes no file."""
+    folder = Path(__file__).resolve().parents[1] / "docs" / "screenshots" if update_golden else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

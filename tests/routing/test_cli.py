@@ -20,7 +20,7 @@ def only_routing_commands(monkeypatch):
 def test_check_ok(capsys):
     assert bot.cli.main(["routing", "check", EXAMPLE]) == 0
     out = capsys.readouterr().out
-    assert out.count("\n") == 1 and ": OK: 8 organizations (1 paused), 16 of 16 topics" in out
+    assert out.count("\n") == 1 and ": OK: 9 organizations (1 paused), 16 of 16 topics" in out
 
 
 def test_check_lists_every_problem_and_exits_1(tmp_path, capsys):

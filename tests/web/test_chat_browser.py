@@ -2,7 +2,7 @@
 
 A person completes the intake at a phone-sized viewport by tapping the choice buttons; a
 connection lost mid-conversation (offline, or closed by the server) loses nothing; what anyone
-types is shown as text. Screenshots go to docs/screenshots/ for the docs and the README.
+types is shown as text. Screenshots go to docs/screenshots/ with --update-golden.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from bot.web.mount import WEB_CHAT
 from tests.web.conftest import INTAKE
 
 CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (install Debian's chromium: apt-get install chromium)"
@@ -69,7 +68,7 @@ async def _answer(page, label: str) -> None:
     await _until(page, f"document.querySelectorAll('#log li').length >= {before + 2}")
 
 
-async def test_a_person_completes_the_intake_on_a_phone(phone, web_service):
+async def test_a_person_completes_the_intake_on_a_phone(phone, web_service, screenshots):
     context, page = phone
     assert await page.evaluate("document.documentElement.lang") == "ja"
     assert await page.get_attribute("#log", "aria-live") == "polite"
@@ -77,10 +76,9 @@ async def test_a_person_completes_the_intake_on_a_phone(phone, web_service):
     for i, label in enumerate(INTAKE):
         await _answer(page, label)
         if i == 3:
-            SHOTS.mkdir(parents=True, exist_ok=True)
             await page.mouse.move(0, 0)
             await page.locator("#text").blur()
-            await page.screenshot(path=str(SHOTS / "chat.png"))
+            await page.screenshot(path=str(screenshots / "chat.png"))
     await page.get_by_text("これから相談員につなぎます").wait_for()
     assert await page.locator("#choices button").count() == 0
     sent = page.locator("#log li.person")
@@ -144,7 +142,7 @@ async def test_a_lost_connection_mid_conversation_loses_nothing(phone, web_servi
     assert await page.evaluate("document.cookie") == ""
 
 
-async def test_the_english_switch_changes_the_page_and_the_bot_follows(phone):
+async def test_the_english_switch_changes_the_page_and_the_bot_follows(phone, screenshots):
     context, page = phone
     await page.locator("#status[data-state=online]").wait_for()
     await page.locator("#lang").click()
@@ -154,7 +152,7 @@ async def test_the_english_switch_changes_the_page_and_the_bot_follows(phone):
     await page.get_by_text("Is this all right with you?").wait_for()
     assert await page.locator("#choices button").all_text_contents() == ["Yes", "No"]
     await page.mouse.move(0, 0)
-    await page.screenshot(path=str(SHOTS / "chat-en.png"))
+    await page.screenshot(path=str(screenshots / "chat-en.png"))
 
 
 async def test_the_embed_snippet_opens_the_chat_in_a_panel(browser, web_service):

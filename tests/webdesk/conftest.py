@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import aiohttp
 import pytest
@@ -132,6 +131,3 @@ async def intake(service: WebService, token: str | None = None):
         await asyncio.sleep(0.02)
     raise AssertionError("no case was queued")
 
-
-def shots() -> Path:
-    return Path(__file__).resolve().parents[2] / "docs" / "screenshots"

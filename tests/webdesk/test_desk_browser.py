@@ -12,7 +12,7 @@ import pytest
 
 from bot.app import DESK
 from tests.web.conftest import INTAKE
-from tests.webdesk.conftest import PASSWORD, shots
+from tests.webdesk.conftest import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -42,7 +42,7 @@ async def _until(page, expression: str, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk_service):
+async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk_service, screenshots):
     url = desk_service.client.make_url
     # 1. the person, on a phone
     phone = await browser.new_context(viewport={"width": 360, "height": 640}, locale="ja-JP")
@@ -94,8 +94,7 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
     assert await desk.locator("#log b, #log i").count() == 0
     assert await person.locator("#log b, #log i").count() == 0
     await desk.mouse.move(0, 0)
-    shots().mkdir(parents=True, exist_ok=True)
-    await desk.screenshot(path=str(shots() / "desk.png"))
+    await desk.screenshot(path=str(screenshots / "desk.png"))
 
     # a counselor on a phone can use it too: nothing sticks out sideways at 360 px
     await desk.set_viewport_size({"width": 360, "height": 640})
