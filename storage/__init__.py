@@ -25,12 +25,14 @@ from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
+from storage.desk_users import DeskUsers  # web desk accounts and sessions (registers its tables)
 
 __all__ = [
     "CaseConflict",
     "CaseStore",
     "ConcurrentUpdate",
     "Database",
+    "DeskUsers",
     "DecryptError",
     "FlowVersionInfo",
     "FlowVersionStore",
