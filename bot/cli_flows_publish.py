@@ -11,10 +11,11 @@ import asyncio
 from pathlib import Path
 
 from flows import FlowError, load_flow
+from flows.loader import load_flows
 from storage import FlowVersionStore, open_database
 
 from .app import utcnow
-from .publish import flow_files, read_flows
+from .publish import flow_files
 from .settings import Settings
 
 
@@ -60,7 +61,7 @@ def run_publish(args: argparse.Namespace) -> int:
     for path in paths:
         if not path.is_file():
             raise FileNotFoundError(2, "No such file", str(path))
-    flows, problems = read_flows(paths)
+    flows, problems = load_flows(paths)
     for problem in problems:
         print(problem)
     if any(p.severity == "error" for p in problems):

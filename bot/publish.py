@@ -15,7 +15,8 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from flows import Flow, FlowError, FlowValidationError, Problem, bundled_path, load_flow, parse_flow
+from flows import FlowError, FlowValidationError, Problem, bundled_path, parse_flow
+from flows.loader import load_flows
 from flows.versions import FlowVersions
 from storage import FlowVersionStore
 
@@ -27,21 +28,6 @@ def flow_files(flows_dir: Path | None) -> list[Path]:
     if flows_dir is None:
         return [bundled_path("intake")]
     return sorted(p for p in flows_dir.glob("*.y*ml") if p.is_file())
-
-
-def read_flows(paths: list[Path]) -> tuple[list[tuple[Flow, str]], list[Problem]]:
-    """Valid flows with their source text, and every problem (errors and warnings)."""
-    flows: list[tuple[Flow, str]] = []
-    problems: list[Problem] = []
-    for path in paths:
-        try:
-            flow = load_flow(path)
-        except FlowValidationError as exc:
-            problems += exc.problems
-            continue
-        problems += flow.warnings
-        flows.append((flow, path.read_bytes().decode("utf-8")))
-    return flows, problems
 
 
 class FlowPublisher:
@@ -72,7 +58,7 @@ class FlowPublisher:
         """Publish every valid flow file whose content changed; log the problems of the others."""
         paths = flow_files(self.flows_dir)
         self._stamps = {p: p.stat().st_mtime for p in paths}
-        flows, problems = read_flows(paths)
+        flows, problems = load_flows(paths)
         for problem in problems:
             log.log(logging.ERROR if problem.severity == "error" else logging.WARNING, "flow: %s", problem)
         for flow, source in flows:

@@ -99,6 +99,23 @@ def load_flow(path: str | Path) -> Flow:
     return parse_bytes(data, source=str(path))
 
 
+def load_flows(paths: list[Path]) -> tuple[list[tuple[Flow, str]], list[Problem]]:
+    """The valid flows among `paths`, each with its source text, and every problem (errors of the
+    invalid files, warnings of the valid ones). Hosts publish the first and log the second."""
+    flows: list[tuple[Flow, str]] = []
+    problems: list[Problem] = []
+    for path in paths:
+        data = Path(path).read_bytes()
+        try:
+            flow = parse_bytes(data, source=str(path))
+        except FlowValidationError as exc:
+            problems += exc.problems
+            continue
+        problems += flow.warnings
+        flows.append((flow, data.decode("utf-8")))
+    return flows, problems
+
+
 def parse_flow(text: str, *, source: str) -> Flow:
     return parse_bytes(text.encode("utf-8"), source=source)
 

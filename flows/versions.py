@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import FlowError, FlowValidationError, Problem
-from .loader import load_flow
+from .errors import FlowError, Problem
+from .loader import load_flows
 from .model import Flow
 
 
@@ -69,13 +69,7 @@ class FlowVersions:
 
     def load_folder(self, folder: str | Path) -> list[Problem]:
         """(Re)load every .yaml flow in a folder; invalid files keep their old version. Returns problems."""
-        problems: list[Problem] = []
-        for path in sorted(Path(folder).glob("*.y*ml")):
-            try:
-                flow = load_flow(path)
-            except FlowValidationError as exc:
-                problems += exc.problems
-                continue
-            problems += flow.warnings
+        flows, problems = load_flows(sorted(Path(folder).glob("*.y*ml")))
+        for flow, _source in flows:
             self.publish(flow)
         return problems
