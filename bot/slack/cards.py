@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from routing import PREFECTURES, TOPICS
 from storage.cases import Card, Case
 
+from ..desk.summary import answer_text, topics_text
 from ..desk.texts import OUTCOMES
 
 ACCEPT, CLOSE, TRANSFER, RELEASE = "tsunagu_accept", "tsunagu_close", "tsunagu_transfer", "tsunagu_release"
@@ -22,22 +22,6 @@ _ANSWER_LABELS = {
     "avoid_own_area": "地域外を希望 / Outside own area", "share_consent": "引継ぎ同意 / Consent to share",
 }
 _HIDDEN = {"agreed", "urgent"}
-
-
-def _topics(case: Case) -> str:
-    return "、".join(TOPICS.get(t, (t,))[0] for t in case.answers.get("topics") or ()) or "—"
-
-
-def _value(key: str, value: Any) -> str:
-    if key == "topics":
-        return "、".join(TOPICS.get(t, (t,))[0] for t in value or ())
-    if key == "prefecture":
-        return PREFECTURES.get(value, "—") if value else "—"
-    if isinstance(value, bool):
-        return "はい / yes" if value else "いいえ / no"
-    if value is None:
-        return "—"
-    return str(value).replace("_", "–")
 
 
 def full_summary(case: Case, card: Card) -> bool:
@@ -65,13 +49,13 @@ def _status(case: Case, card: Card) -> str:
 def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for `card` of `case` as it stands at `now`."""
     waited = int(case.waited(now).total_seconds() // 60)
-    prefecture = "非表示 / hidden" if case.answers.get("avoid_own_area") else _value(
+    prefecture = "非表示 / hidden" if case.answers.get("avoid_own_area") else answer_text(
         "prefecture", case.answers.get("prefecture"))
     full = full_summary(case, card)
     urgency = "🔴 緊急 / urgent" if case.urgent else "通常 / normal"
-    fields = [("テーマ / Topics", _topics(case))]
+    fields = [("テーマ / Topics", topics_text(case))]
     if full:
-        fields += [("年代 / Age", _value("age_band", case.answers.get("age_band"))),
+        fields += [("年代 / Age", answer_text("age_band", case.answers.get("age_band"))),
                    ("都道府県 / Prefecture", prefecture)]
     fields += [("言語 / Language", str(case.language)), ("緊急度 / Urgency", urgency),
                ("リスク語 / Risk words", "⚠️ " + "、".join(case.risk_words) if case.risk_words else "—"),
@@ -81,7 +65,7 @@ def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields]},
     ]
     if full:
-        lines = [f"• {_ANSWER_LABELS.get(k, k)}: {_value(k, v)}" for k, v in case.answers.items()
+        lines = [f"• {_ANSWER_LABELS.get(k, k)}: {answer_text(k, v)}" for k, v in case.answers.items()
                  if k not in _HIDDEN and not (k == "prefecture" and case.answers.get("avoid_own_area"))]
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": "*受付の回答 / Intake answers*\n" + "\n".join(lines)}})
@@ -102,7 +86,7 @@ def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str
             _button("終了 / Close", CLOSE, value, "danger"),
             _button("引継ぎ / Transfer", TRANSFER, value),
             _button("順番待ちに戻す / Release", RELEASE, value)]})
-    text = f"{case.label} — {_topics(case)} — {_status(case, card)}"
+    text = f"{case.label} — {topics_text(case)} — {_status(case, card)}"
     return text, blocks
 
 

@@ -19,12 +19,12 @@ from typing import Any
 
 from aiohttp import web
 
-from routing import PREFECTURES, TOPICS
 from storage.cases import Card, Case
 from storage.desk_users import DeskUser, DeskUsers, SignInLimited, csrf_ok, csrf_token
 
 from ..desk import Desk, effective_priority
 from ..desk.desk import OUTCOMES, has_desk
+from ..desk.summary import answer_text, topics_text
 from ..desk.texts import OUTCOMES as OUTCOME_LABELS
 
 COOKIE = "tsunagu_desk"
@@ -130,20 +130,6 @@ async def me(request: web.Request) -> web.Response:
 # -- the queue and a case --------------------------------------------------------------------------
 
 
-def _topics(case: Case) -> str:
-    return "、".join(TOPICS.get(t, (t,))[0] for t in case.answers.get("topics") or ()) or "—"
-
-
-def _value(key: str, value: Any) -> str:
-    if key == "topics":
-        return "、".join(TOPICS.get(t, (t,))[0] for t in value or ())
-    if key == "prefecture":
-        return PREFECTURES.get(value, "—") if value else "—"
-    if isinstance(value, bool):
-        return "はい / yes" if value else "いいえ / no"
-    return "—" if value is None else str(value).replace("_", "–")
-
-
 _LABELS = {
     "topics": "テーマ / Topics", "age_band": "年代 / Age", "prefecture": "都道府県 / Prefecture",
     "danger": "命の危険 / Danger now", "language": "言語 / Language",
@@ -158,11 +144,11 @@ def _summary(case: Case, card: Card, now: datetime) -> dict[str, Any]:
     full = card.via != "transfer" or case.share_consent
     answers = []
     if full:
-        answers = [[_LABELS.get(k, k), _value(k, v)] for k, v in case.answers.items()
+        answers = [[_LABELS.get(k, k), answer_text(k, v)] for k, v in case.answers.items()
                    if k not in _HIDDEN and k != "topics"
                    and not (k == "prefecture" and case.answers.get("avoid_own_area"))]
     return {
-        "id": case.id, "label": case.label, "status": case.status, "topics": _topics(case),
+        "id": case.id, "label": case.label, "status": case.status, "topics": topics_text(case),
         "urgent": case.urgent, "risk_words": list(case.risk_words), "language": case.language,
         "waited_minutes": int(case.waited(now).total_seconds() // 60),
         "priority": round(effective_priority(case, now), 1), "via": card.via,
