@@ -8,30 +8,14 @@ types is shown as text. Screenshots go to docs/screenshots/ with --update-golden
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
 from bot.web.mount import WEB_CHAT
 from tests.web.conftest import INTAKE
+from tests.browser import browser, needs_chromium  # noqa: F401  (browser is a fixture)
 
-CHROMIUM = Path("/usr/bin/chromium")
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (install Debian's chromium: apt-get install chromium)"
-)
-async_api = pytest.importorskip("playwright.async_api", reason="playwright is not installed (pip install playwright)")
-
-
-@pytest.fixture
-async def browser():
-    async with async_api.async_playwright() as pw:
-        browser = await pw.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        await browser.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture
