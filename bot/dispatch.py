@@ -218,6 +218,14 @@ class Dispatcher:
             if stored is None:
                 await self.store.mark_event_done(item.id, now=now)
                 return "unfollow"
+            from_person = getattr(self.handoff_sink, "from_person", None)
+            if status == "handoff" and from_person is not None:
+                # The person blocked the account: the desk ends the case and tells the counselor,
+                # who would otherwise go on writing to someone who can no longer read it.
+                await from_person(
+                    pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=None,
+                    media=None, command="stop", language=state.get("language"), now=now,
+                )
             await self._commit(pseudonym, version, None, (), inbound, item, now)
             return "unfollow"
         if inbound.kind not in ("message", "follow"):

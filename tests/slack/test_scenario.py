@@ -160,3 +160,23 @@ async def test_slack_429_is_retried_after_retry_after(service):
     slack.fail(429, method="chat.postMessage", headers={"Retry-After": "0"})
     await intake(service)
     await settle(service, until=lambda: len(cards(slack)) == 1)
+
+
+async def test_a_person_who_blocks_the_account_ends_the_case_and_the_counselor_is_told(service):
+    slack = service.slack
+    await intake(service)
+    await settle(service, until=lambda: len(cards(slack)) == 1)
+    channel = cards(slack)[0]["channel"]
+    ts = [k for (ch, k) in slack._messages if ch == channel][0]
+    await service.press("tsunagu_accept", "1", user="U0HANA", channel=channel, message_ts=ts)
+    await settle(service, until=lambda: any("はな" in t for t in pushed(service)))
+
+    await service.send(event("unfollow", user=PERSON))
+    await settle(service, until=lambda: any("相談者が相談を終了しました" in c["text"]
+                                            for c in slack.of("chat.postMessage", thread_ts=ts)))
+    sent_before = len(service.line.calls)
+    await service.slack_event(thread_message(channel, ts, "U0HANA", "まだいますか？"))
+    await service.settle()
+    await asyncio.sleep(0.2)
+    await service.settle()
+    assert len(service.line.calls) == sent_before, "nothing is relayed to a person who left"
