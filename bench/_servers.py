@@ -6,6 +6,7 @@ load generator does not share its event loop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import base64
 import hashlib
 import hmac
@@ -14,6 +15,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -73,6 +75,19 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@contextlib.asynccontextmanager
+async def running(kind: str, *, line_url: str, workdir: Path) -> AsyncIterator[int]:
+    """A server of `kind` in its own process with its own folder, ready; yields its port."""
+    workdir.mkdir()
+    port = free_port()
+    proc = start(kind, port, line_url=line_url, workdir=workdir)
+    try:
+        await wait_ready(port, proc)
+        yield port
+    finally:
+        stop(proc)
 
 
 # -- the two comparison servers ------------------------------------------------------------------

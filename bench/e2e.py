@@ -18,7 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._servers import free_port, start, stop, wait_ready
+from bench._servers import running
 from bench.webhook import line_body, post
 from flows import load_bundled
 from flows.engine import Input, resume
@@ -118,22 +118,15 @@ async def e2e_mode(args: argparse.Namespace) -> None:
     rates = {}
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("tsunagu", "echo"):
-            workdir = Path(tmp) / kind
-            workdir.mkdir()
-            port = free_port()
-            proc = start(kind, port, line_url=line.url, workdir=workdir)
-            try:
-                await wait_ready(port, proc)
+            async with running(kind, line_url=line.url, workdir=Path(tmp) / kind) as port:
                 rate, problems, latencies = await converse(
                     f"http://127.0.0.1:{port}/webhooks/line", args.people, script, line,
                     tag="T" if kind == "tsunagu" else "E", echo=kind == "echo",
                 )
                 if kind == "tsunagu":
                     print(f"tsunagu server: {await processing_summary(port)}")
-                lat = sorted(latencies)
-                print(f"{kind}: message->reply p50 {lat[len(lat) // 2] * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms")
-            finally:
-                stop(proc)
+            lat = sorted(latencies)
+            print(f"{kind}: message->reply p50 {lat[len(lat) // 2] * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms")
             rates[kind] = rate
             status = "every reply arrived exactly once" if not problems else f"{len(problems)} problems, first: {problems[0]}"
             print(f"{kind}: {args.people} people x {len(script)} messages, {rate:.0f} msg/s; {status}")

@@ -27,7 +27,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._servers import free_port, sign, start, stop, wait_ready  # noqa: E402
+from bench._servers import running, sign  # noqa: E402
 from tests.fakes.line_api import FakeLine  # noqa: E402
 
 
@@ -110,11 +110,7 @@ async def webhook_mode(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("tsunagu", "bare"):
             workdir = Path(tmp) / kind
-            workdir.mkdir()
-            port = free_port()
-            proc = start(kind, port, line_url=line.url, workdir=workdir)
-            try:
-                await wait_ready(port, proc)
+            async with running(kind, line_url=line.url, workdir=workdir) as port:
                 url = f"http://127.0.0.1:{port}/webhooks/line"
                 sat = [line_body(f"Usat{i:08d}", "こんにちは", i, tag="S") for i in range(args.events)]
                 rate, sat_lat = await saturate(url, sat, args.concurrency)
@@ -133,8 +129,6 @@ async def webhook_mode(args: argparse.Namespace) -> None:
                     f"paced {args.rate:.0f} ev/s: p50 {pct(paced_lat, 50):.1f} ms, p99 {pct(paced_lat, 99):.1f} ms"
                     + (f"; acknowledged {acked}, durable in inbox {durable}" if durable is not None else "")
                 )
-            finally:
-                stop(proc)
     await line.close()
     t, b = results["tsunagu"], results["bare"]
     if t[4] != t[3]:
