@@ -357,7 +357,7 @@ class Dispatcher:
             pseudonym=pseudonym,
             expected_version=version,
             state=state,
-            wake_at=turn.wake_at if turn and state is not None and "status" in state else None,
+            wake_at=turn.wake_at if state is not None else None,
             outgoing=self._outgoing(channel, messages, inbound),
             inbox_id=item.id if item else None,
             now=now,
