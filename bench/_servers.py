@@ -6,8 +6,8 @@ load generator does not share its event loop.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -136,7 +136,9 @@ def _echo(port: int) -> None:
             for event in events:
                 if isinstance(event, MessageEvent) and isinstance(event.message, TextMessageContent):
                     await api.reply_message(
-                        ReplyMessageRequest(reply_token=event.reply_token, messages=[TextMessage(text=event.message.text)])
+                        ReplyMessageRequest(
+                            reply_token=event.reply_token, messages=[TextMessage(text=event.message.text)]
+                        )
                     )
             return web.Response(text="OK")
 

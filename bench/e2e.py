@@ -61,7 +61,9 @@ async def processing_summary(port: int) -> str:
     return f"{count:.0f} events processed, mean processing {mean:.1f} ms"
 
 
-async def converse(url: str, people: int, script: list[tuple[str, list[str]]], line: FakeLine, *, tag: str, echo: bool) -> tuple[float, list[str], list[float]]:
+async def converse(
+    url: str, people: int, script: list[tuple[str, list[str]]], line: FakeLine, *, tag: str, echo: bool
+) -> tuple[float, list[str], list[float]]:
     waiting: dict[str, asyncio.Future[Call]] = {}
     seen: Counter[str] = Counter()
 
@@ -126,9 +128,19 @@ async def e2e_mode(args: argparse.Namespace) -> None:
                 if kind == "tsunagu":
                     print(f"tsunagu server: {await processing_summary(port)}")
             lat = sorted(latencies)
-            print(f"{kind}: message->reply p50 {lat[len(lat) // 2] * 1000:.0f} ms, p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms")
+            print(
+                f"{kind}: message->reply p50 {lat[len(lat) // 2] * 1000:.0f} ms, "
+                f"p99 {lat[int(len(lat) * 0.99)] * 1000:.0f} ms"
+            )
             rates[kind] = rate
-            status = "every reply arrived exactly once" if not problems else f"{len(problems)} problems, first: {problems[0]}"
+            status = (
+                "every reply arrived exactly once"
+                if not problems
+                else f"{len(problems)} problems, first: {problems[0]}"
+            )
             print(f"{kind}: {args.people} people x {len(script)} messages, {rate:.0f} msg/s; {status}")
     await line.close()
-    print(f"e2e: {rates['tsunagu']:.0f} msg/s, echo {rates['echo']:.0f} msg/s, ratio {rates['tsunagu'] / rates['echo']:.2f}")
+    print(
+        f"e2e: {rates['tsunagu']:.0f} msg/s, echo {rates['echo']:.0f} msg/s, "
+        f"ratio {rates['tsunagu'] / rates['echo']:.2f}"
+    )

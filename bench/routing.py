@@ -33,13 +33,19 @@ def generate(rng: random.Random) -> str:
     lines = ["timezone: Asia/Tokyo", "organizations:"]
     for i in range(ORGS):
         zone = rng.choices(["Asia/Tokyo", "Europe/London", "America/Los_Angeles"], [8, 1, 1])[0]
-        regions = "[all]" if rng.random() < 0.3 else "[" + ", ".join(f'"{c}"' for c in rng.sample(codes, rng.randint(1, 5))) + "]"
+        regions = (
+            "[all]"
+            if rng.random() < 0.3
+            else "[" + ", ".join(f'"{c}"' for c in rng.sample(codes, rng.randint(1, 5))) + "]"
+        )
         rules = []
         for _ in range(RULES):
             days = ", ".join(rng.sample(DAY_NAMES, rng.randint(1, 5)))
             start = rng.randrange(0, 48) * 30
             end = (start + rng.randrange(1, 20) * 30) % 1440 or 1440
-            rules.append(f'{{days: [{days}], from: "{start // 60:02d}:{start % 60:02d}", to: "{end // 60:02d}:{end % 60:02d}"}}')
+            rules.append(
+                f'{{days: [{days}], from: "{start // 60:02d}:{start % 60:02d}", to: "{end // 60:02d}:{end % 60:02d}"}}'
+            )
         lines += [
             f"  - id: org-{i:04d}",
             f"    name: 相談団体{i}",
@@ -54,7 +60,7 @@ def generate(rng: random.Random) -> str:
             f"    hours: [{', '.join(rules)}]",
             f"    holidays: {rng.choice(['open', 'closed', 'as_sunday'])}",
             f'    closed_dates: ["2027-01-0{rng.randint(1, 3)}"]',
-            f'    extra_hours: [{{date: "2026-12-30", from: "10:00", to: "16:00"}}]',
+            '    extra_hours: [{date: "2026-12-30", from: "10:00", to: "16:00"}]',
             f"    paused: {str(rng.random() < 0.05).lower()}",
         ]
     return "\n".join(lines) + "\n"

@@ -125,7 +125,8 @@ async def webhook_mode(args: argparse.Namespace) -> None:
                         durable = db.execute("select count(*) from inbox").fetchone()[0]
                 results[kind] = (rate, sat_lat, paced_lat, acked, durable)
                 print(
-                    f"{kind}: saturation {rate:.0f} ev/s (p50 {pct(sat_lat, 50):.1f} ms, p99 {pct(sat_lat, 99):.1f} ms); "
+                    f"{kind}: saturation {rate:.0f} ev/s "
+                    f"(p50 {pct(sat_lat, 50):.1f} ms, p99 {pct(sat_lat, 99):.1f} ms); "
                     f"paced {args.rate:.0f} ev/s: p50 {pct(paced_lat, 50):.1f} ms, p99 {pct(paced_lat, 99):.1f} ms"
                     + (f"; acknowledged {acked}, durable in inbox {durable}" if durable is not None else "")
                 )

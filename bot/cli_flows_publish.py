@@ -107,7 +107,9 @@ def run_rollback(args: argparse.Namespace) -> int:
     async def rollback(store: FlowVersionStore) -> tuple[str, str]:
         matches = await store.find(args.flow, args.version)
         if not matches:
-            raise FlowError(f"no published version of {args.flow!r} starts with {args.version!r} (see: tsunagu flows history)")
+            raise FlowError(
+                f"no published version of {args.flow!r} starts with {args.version!r} (see: tsunagu flows history)"
+            )
         if len(matches) > 1:
             raise FlowError(f"{args.version!r} matches several versions of {args.flow!r}: {', '.join(sorted(matches))}")
         source = await store.source(args.flow, matches[0]) or ""

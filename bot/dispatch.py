@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from flows import engine
-from flows.versions import FlowVersions, UnknownVersion
-from flows import Flow
+from flows import Flow, engine
 from flows.engine import Handoff, Input, Message, Turn
+from flows.versions import FlowVersions, UnknownVersion
 from storage import ConcurrentUpdate, InboxItem, Keyring, Outgoing, Store
 
 from . import texts

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 QUESTIONS = (Ask, AskText)
 
 
-def run(flow: Flow, report: "_Report") -> None:
+def run(flow: Flow, report: _Report) -> None:
     ids = {s.id for s in flow.steps}
     _targets(flow, ids | report.broken_ids, report)
     if report.broken_ids:
@@ -39,7 +39,7 @@ def run(flow: Flow, report: "_Report") -> None:
 MAX_REPLY = 5
 
 
-def _reply_sizes(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") -> None:
+def _reply_sizes(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
     """LINE delivers at most 5 messages per reply; warn where the steps between questions say more."""
 
     def longest(step_id: str, seen: frozenset[str]) -> int:
@@ -68,7 +68,7 @@ def _edges(flow: Flow, step: Step, ids: set[str]) -> list[str]:
     return [target for target, _ in flow.successors(step) if target in ids]
 
 
-def _targets(flow: Flow, ids: set[str], report: "_Report") -> None:
+def _targets(flow: Flow, ids: set[str], report: _Report) -> None:
     def check(step: Step, target: str | None, pos: Pos | None, what: str) -> None:
         if target is None or target in ids:
             return
@@ -97,7 +97,7 @@ def _reachable(flow: Flow, ids: set[str]) -> set[str]:
     return seen
 
 
-def _endings(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") -> None:
+def _endings(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
     finishing = {s.id for s in flow.steps if isinstance(s, (Handoff, End))}
     changed = True
     while changed:
@@ -112,7 +112,7 @@ def _endings(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") 
                          "(it goes round forever); make one of its paths lead to an end or handoff step")
 
 
-def _silent_loops(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") -> None:
+def _silent_loops(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
     """A loop with no question in it would make the engine talk forever without waiting."""
     silent = {s.id for s in flow.steps if not isinstance(s, QUESTIONS + (Handoff, End))}
     state: dict[str, int] = {}
@@ -153,7 +153,7 @@ def _gen(step: Step, target_key: str | None) -> set[str]:
     return set()
 
 
-def _reads(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") -> None:
+def _reads(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
     steps = [s for s in flow.steps if s.id in reachable]
     universe: set[str] = set()
     for s in steps:
@@ -189,7 +189,7 @@ def _reads(flow: Flow, ids: set[str], reachable: set[str], report: "_Report") ->
                                    "to this step; it counts as empty there")
 
 
-def _commands(flow: Flow, report: "_Report") -> None:
+def _commands(flow: Flow, report: _Report) -> None:
     owner: dict[str, str] = {}
     for command in flow.commands:
         for word in command.words:

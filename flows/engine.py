@@ -12,14 +12,21 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Union
+from datetime import UTC, datetime
 
 from . import model as m
 from .errors import FlowError, SessionClosed, SessionMismatch
 from .matching import as_number, normalize
 
-MEDIA_KINDS = ("sticker", "image", "video", "audio", "file", "location", "other")  # other: a kind the channel cannot name
+MEDIA_KINDS = (
+    "sticker",
+    "image",
+    "video",
+    "audio",
+    "file",
+    "location",
+    "other",
+)  # other: a kind the channel cannot name
 MAX_BUTTONS = 13
 DONE = "__done__"
 MORE = "__more__"
@@ -75,7 +82,7 @@ class Urgent:
     """A danger answer was just given: mark the case urgent now, before the intake ends."""
 
 
-Effect = Union[Handoff, Ended, Urgent]
+Effect = Handoff | Ended | Urgent
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ def _aware(now: datetime) -> None:
 
 
 def _iso(now: datetime) -> str:
-    return now.astimezone(timezone.utc).isoformat()
+    return now.astimezone(UTC).isoformat()
 
 
 def _wake(flow: m.Flow, s: dict) -> str | None:

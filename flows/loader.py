@@ -611,7 +611,9 @@ class _Builder:
         choices: list[ChoiceDef] = []
         seq = node.get("choices")
         if "choices" in node and (not isinstance(seq, CommentedSeq) or not seq):
-            r.error(value_pos(node, "choices"), step_id, "'choices:' must be a list of choices, each with value and label")
+            r.error(
+                value_pos(node, "choices"), step_id, "'choices:' must be a list of choices, each with value and label"
+            )
             seq = None
         seen_values: dict[str, int] = {}
         for i, item in enumerate(seq or ()):
@@ -627,7 +629,11 @@ class _Builder:
                 continue
             value = item["value"]
             if isinstance(value, (list, dict)):
-                r.error(value_pos(item, "value"), step_id, "a choice value must be a single word, number, true, false or null")
+                r.error(
+                    value_pos(item, "value"),
+                    step_id,
+                    "a choice value must be a single word, number, true, false or null",
+                )
                 continue
             if _reformatted_number(value):
                 r.error(value_pos(item, "value"), step_id, f"this value is read as the number {int(value)}, not as "
@@ -641,11 +647,16 @@ class _Builder:
                 continue
             nxt, nxt_pos = self._target(item, "next", step_id)
             if nxt is not None and multiple:
-                r.error(key_pos(item, "next"), step_id, "in a question with several answers (multiple: true), "
-                        "'next:' belongs to the step, not to a choice")
+                r.error(
+                    key_pos(item, "next"),
+                    step_id,
+                    "in a question with several answers (multiple: true), 'next:' belongs to the step, not to a choice",
+                )
                 nxt = None
             urgent = self._flag(item, "urgent", step_id)
-            choice = ChoiceDef(value=value, label=label, next=nxt, urgent=urgent, pos=item_pos(seq, i), next_pos=nxt_pos)
+            choice = ChoiceDef(
+                value=value, label=label, next=nxt, urgent=urgent, pos=item_pos(seq, i), next_pos=nxt_pos
+            )
             if choice.key in seen_values:
                 r.error(value_pos(item, "value"), step_id, f"two choices have the value '{choice.key}' "
                         f"(the other is on line {seen_values[choice.key]}); values must differ")
@@ -667,9 +678,11 @@ class _Builder:
     def _ask_text(self, node: CommentedMap, base: dict, text: Text | None) -> AskText:
         r, step_id = self.r, base["id"]
         max_length = node.get("max_length")
-        if max_length is not None and (isinstance(max_length, bool) or not isinstance(max_length, int)
-                                       or not 0 < max_length <= MAX_TEXT):
-            r.error(value_pos(node, "max_length"), step_id, f"'max_length:' must be a whole number from 1 to {MAX_TEXT}")
+        if max_length is not None and (
+            isinstance(max_length, bool) or not isinstance(max_length, int) or not 0 < max_length <= MAX_TEXT
+        ):
+            r.error(value_pos(node, "max_length"), step_id,
+                    f"'max_length:' must be a whole number from 1 to {MAX_TEXT}")
             max_length = None
         pattern = node.get("pattern")
         if pattern is not None:
@@ -699,7 +712,8 @@ class _Builder:
                 continue
             for key in item:
                 if key not in ("when", "next"):
-                    r.error(key_pos(item, key), step_id, f"unknown field '{key}' in a case; a case has 'when:' and 'next:'")
+                    r.error(key_pos(item, key), step_id,
+                            f"unknown field '{key}' in a case; a case has 'when:' and 'next:'")
             when = item.get("when")
             nxt, nxt_pos = self._target(item, "next", step_id)
             if not isinstance(when, CommentedMap) or not when:
@@ -732,7 +746,8 @@ class _Builder:
         out: list[tuple[str, object]] = []
         for var in values:
             if not isinstance(var, str) or not VAR_NAME.match(var):
-                self.r.error(key_pos(values, var), step_id, f"'{var}' is not an answer name (lower-case letters, digits, _)")
+                self.r.error(key_pos(values, var), step_id,
+                             f"'{var}' is not an answer name (lower-case letters, digits, _)")
                 continue
             out.append((var, _plain(values[var])))
         return tuple(out)

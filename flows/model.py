@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Literal, Union
+from typing import Literal
 
-Scalar = Union[str, int, float, bool, None]
+Scalar = str | int | float | bool | None
 
 STEP_KINDS = ("say", "ask", "ask_text", "branch", "set", "handoff", "end")
 END_REASONS = ("completed", "stopped")
@@ -40,7 +40,7 @@ class Text:
         return tuple(text for _, text in self.by_lang)
 
     @classmethod
-    def of(cls, **by_lang: str) -> "Text":
+    def of(cls, **by_lang: str) -> Text:
         return cls(tuple(by_lang.items()))
 
 

@@ -19,7 +19,7 @@ BUILTIN: dict[str, Text] = {
     ),
     "picked": Text.of(
         ja="選んだもの：{picked}\nほかにもあれば選んでください。終わったら「{done}」を押してください。",
-        en="Chosen so far: {picked}\nChoose more if you like, then tap \"{done}\".",
+        en='Chosen so far: {picked}\nChoose more if you like, then tap "{done}".',
     ),
     "pick_one": Text.of(
         ja="ひとつ以上選んでください。",

@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from .engine import MEDIA_KINDS, Ended, Handoff, Input, Turn, Urgent, resume, start, tick
 from .errors import FlowError, SessionClosed
 from .loader import parse_duration
 from .model import Flow
 
-DEFAULT_START = datetime(2026, 1, 5, 22, 0, tzinfo=timezone.utc)
+DEFAULT_START = datetime(2026, 1, 5, 22, 0, tzinfo=UTC)
 STEP_TIME = timedelta(minutes=1)
 
 

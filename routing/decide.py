@@ -217,7 +217,9 @@ class _Index:
                 self._topics[wanted] = found
         return found
 
-    def survivors(self, topic: str, pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
+    def survivors(
+        self, topic: str, pref: str | None, avoid: bool
+    ) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
         table = self._regional.get(topic)
         if table is None:
             entries = [e for e in self.entries if topic in e.topics]
@@ -227,7 +229,9 @@ class _Index:
         return table[(pref, avoid)]
 
     @staticmethod
-    def _split(entries: list[_Entry], pref: str | None, avoid: bool) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
+    def _split(
+        entries: list[_Entry], pref: str | None, avoid: bool
+    ) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
         keep: list[_Entry] = []
         drop: list[Exclusion] = []
         mask = 0
@@ -318,7 +322,13 @@ def route(
         used = load.get(entry.id, 0)
         if used >= entry.capacity:
             return "capacity"
-        return (0 if primary in entry.topics else 1, used / entry.capacity, zlib.crc32(minute_key, entry.crc), entry.pos, used)
+        return (
+            0 if primary in entry.topics else 1,
+            used / entry.capacity,
+            zlib.crc32(minute_key, entry.crc),
+            entry.pos,
+            used,
+        )
 
     # Which survivors speak the language and are open: whole sets at once, as bit masks. Partners
     # with a holiday rule or a dated change today or yesterday are checked one by one.
@@ -419,7 +429,9 @@ def route(
         return tuple(out)
 
     lines = (hotlines if hotlines is not None else load_hotlines()).for_topics(topics, now, urgent=request.urgent)
-    return Decision(request=request, at=now, candidates=candidates, next_open=next_open, hotlines=lines, explain=explain)
+    return Decision(
+        request=request, at=now, candidates=candidates, next_open=next_open, hotlines=lines, explain=explain
+    )
 
 
 def _candidate(entry: _Entry, used: int, via_crisis: bool) -> Candidate:

@@ -45,7 +45,9 @@ def parse_directory(text: str, *, source: str = "<directory>") -> Directory:
     report = Reporter(source)
     root = Node(parse_yaml(text, source), "", 1, report)
     if not isinstance(root.value, dict):
-        raise DirectoryError([Problem(source, 1, "", f"expected a mapping with 'organizations', got {describe(root.value)}")])
+        raise DirectoryError(
+            [Problem(source, 1, "", f"expected a mapping with 'organizations', got {describe(root.value)}")]
+        )
     root.check_keys(("timezone", "organizations"))
     default_zone = ZoneInfo(DEFAULT_TIMEZONE)
     tz_node = root.child("timezone")
@@ -194,7 +196,9 @@ def _regions(node: Node) -> frozenset[str] | None:
         if isinstance(value, int) and not isinstance(value, bool):
             value = f"{value:02d}"
         if not isinstance(value, str) or value not in PREFECTURES:
-            item.problem(f"bad prefecture code {describe(item.value)}: use JIS codes \"01\" (北海道) to \"47\" (沖縄県), or all")
+            item.problem(
+                f'bad prefecture code {describe(item.value)}: use JIS codes "01" (北海道) to "47" (沖縄県), or all'
+            )
             continue
         codes.add(value)
     return ALL if codes == ALL else frozenset(codes)
@@ -271,7 +275,9 @@ def _span(node: Node) -> tuple[int, int] | None:
     if start is None or end is None:
         return None
     if end == start:
-        end_node.problem(f"'to' equals 'from' (\"{start_node.value}\"); for a whole day write from \"00:00\" to \"24:00\"")
+        end_node.problem(
+            f'\'to\' equals \'from\' ("{start_node.value}"); for a whole day write from "00:00" to "24:00"'
+        )
         return None
     if end < start:
         end += 1440

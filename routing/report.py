@@ -23,8 +23,8 @@ def _pad(text: str, width: int) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  " + "  ".join(_pad(c, w) for c, w in zip(header, widths)).rstrip()]
-    lines += ["  " + "  ".join(_pad(c, w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  " + "  ".join(_pad(c, w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    lines += ["  " + "  ".join(_pad(c, w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     return lines
 
 
@@ -63,7 +63,9 @@ def render_decision(decision: Decision) -> str:
         out += _table(["org", "reason", "detail"], [[e.org, e.reason, e.detail] for e in decision.excluded])
     out += ["", "Phone lines open now / いま通じる電話:"]
     if decision.hotlines:
-        out += _table(["number", "name", "hours"], [[h.number, f"{h.name} ({h.name_en})", h.hours] for h in decision.hotlines])
+        out += _table(
+            ["number", "name", "hours"], [[h.number, f"{h.name} ({h.name_en})", h.hours] for h in decision.hotlines]
+        )
     else:
         out.append("  (none)")
     return "\n".join(out) + "\n"
@@ -172,7 +174,8 @@ def render_coverage_html(cov: Coverage) -> str:
         '<html lang="ja"><head><meta charset="utf-8">',
         f"<title>Tsunagu coverage {e(cov.start.isoformat())}</title>",
         f"<style>{_CSS}</style></head><body>",
-        f"<h1>対応状況 / Coverage: {e(cov.start.isoformat())} – {e(end.isoformat())} ({cov.days} days, {e(cov.timezone.key)})</h1>",
+        f"<h1>対応状況 / Coverage: {e(cov.start.isoformat())} – {e(end.isoformat())} "
+        f"({cov.days} days, {e(cov.timezone.key)})</h1>",
         f"<p>{cov.organizations} partners"
         + (f"; paused, not counted: {e(', '.join(cov.paused))}" if cov.paused else "")
         + ". Each cell is one hour of the week; its colour is the fewest partners on duty for the whole hour"
@@ -196,7 +199,9 @@ def render_coverage_html(cov: Coverage) -> str:
                 title = f"{label}: not in window"
             else:
                 low, high = cell
-                classes.append("c0" if low == 0 else "c1" if low == 1 else "c2" if low == 2 else "c3" if low < 5 else "c4")
+                classes.append(
+                    "c0" if low == 0 else "c1" if low == 1 else "c2" if low == 2 else "c3" if low < 5 else "c4"
+                )
                 title = f"{label}: {low}–{high} partners"
             if how in gap_hours:
                 classes.append("gap")

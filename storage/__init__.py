@@ -9,7 +9,9 @@ for how concurrent writes share transactions (group commit), db.py for the engin
 Make one Store per Database and share it; `await db.close()` finishes queued writes first.
 """
 
+from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 from storage.db import Database, open_database
+from storage.desk_users import DeskUsers  # web desk accounts and sessions (registers its tables)
 from storage.errors import (
     ConcurrentUpdate,
     DecryptError,
@@ -24,8 +26,6 @@ from storage.keys import Keyring
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
-from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
-from storage.desk_users import DeskUsers  # web desk accounts and sessions (registers its tables)
 
 __all__ = [
     "CaseConflict",
@@ -39,6 +39,7 @@ __all__ = [
     "InboxItem",
     "KeyFileError",
     "Keyring",
+    "MailItem",
     "NewEvent",
     "OutboxItem",
     "Outgoing",
@@ -48,5 +49,6 @@ __all__ = [
     "TamperedValue",
     "UnknownKeyId",
     "UnsupportedDatabase",
+    "WebMailbox",
     "open_database",
 ]

@@ -154,7 +154,7 @@ class Store:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return
-        for (_, fut), inserted in zip(take(), results):
+        for (_, fut), inserted in zip(take(), results, strict=True):
             if not fut.done():
                 fut.set_result(inserted)
 

@@ -115,7 +115,7 @@ class GroupWriter:
                                 for _, fut in jobs[index:]:
                                     fut.cancel()
                                 raise
-                for (_, fut), (ok, value) in zip(jobs, outcomes):
+                for (_, fut), (ok, value) in zip(jobs, outcomes, strict=True):
                     if fut.done():
                         continue
                     if ok:

@@ -16,7 +16,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 
 needs_chromium = [
     pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="/usr/bin/chromium is absent (install Debian's chromium: apt-get install chromium)"
+        not CHROMIUM.exists(),
+        reason="/usr/bin/chromium is absent (install Debian's chromium: apt-get install chromium)",
     ),
     pytest.mark.skipif(
         importlib.util.find_spec("playwright") is None, reason="playwright is not installed (pip install playwright)"

@@ -9,6 +9,9 @@ import pytest
 from tests.fakes.clock import Clock
 from tests.fakes.line_api import FakeLine
 
+# Fixtures shared across folders: the two storage backends and the browser.
+pytest_plugins = ["tests.backends", "tests.browser"]
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

@@ -26,7 +26,7 @@ PERSON: dict[str, dict[str, str]] = {
     },
     "joined": {
         "ja": "相談員の「{name}」さんが入りました。ここからは相談員とお話しできます。",
-        "en": "Counselor \"{name}\" has joined. You can talk with them from here.",
+        "en": 'Counselor "{name}" has joined. You can talk with them from here.',
     },
     "released": {
         "ja": "相談員の都合で、もう一度順番をお待ちいただくことになりました。ごめんなさい。",

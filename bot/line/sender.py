@@ -6,7 +6,6 @@ delivered twice; LINE answers 409 to a key it has already accepted, which counts
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -41,7 +40,7 @@ class LineSender:
                 if exc.status == 400:  # token used or expired: push instead, at once
                     return Retry("reply-token-invalid", reply_token_spent=True, after=timedelta(0))
                 return _classify(exc)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 return Retry("network")
         if not address:
             return Refused("no-address")
@@ -54,7 +53,7 @@ class LineSender:
             if exc.status == 409:  # this retry key was already accepted: delivered before
                 return Sent("push")
             return _classify(exc)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return Retry("network")
 
 

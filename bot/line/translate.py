@@ -7,8 +7,8 @@ and the SDK never sees a flow message.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 from linebot.v3.webhooks import (

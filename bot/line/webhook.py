@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from linebot.v3.models.events import UnknownEvent  # what WebhookParser yields for untyped events
 from linebot.v3 import WebhookParser
+from linebot.v3.models.events import UnknownEvent  # what WebhookParser yields for untyped events
 
 from storage import Keyring, NewEvent, Store
 

@@ -136,7 +136,9 @@ class SlackAdapter:
         elif action == cards.TRANSFER and len(parts) == 1:
             options = await self.desk.transfer_options(card_id, now=now)
             if not options:
-                await self._ephemeral(channel, user, "引継ぎ先の候補がありません。 / No partner can take a transfer now.")
+                await self._ephemeral(
+                    channel, user, "引継ぎ先の候補がありません。 / No partner can take a transfer now."
+                )
                 return "prompt"
             result, blocks = None, cards.transfer_buttons(card_id, options)
         elif action == cards.TRANSFER:

@@ -98,11 +98,17 @@ def outcome_buttons(card_id: int) -> list[dict[str, Any]]:
 
 def followup_buttons(card_id: int, outcome: str, days: tuple[int, ...]) -> list[dict[str, Any]]:
     buttons = [_button("フォローなし / No check-in", CLOSE, f"{card_id}|{outcome}|0")]
-    buttons += [_button(f"{d}日後にフォロー / Check in after {d} days", CLOSE, f"{card_id}|{outcome}|{d}") for d in days]
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": "フォローアップを提案しますか？ / Offer a check-in?"}},
-            {"type": "actions", "elements": buttons}]
+    buttons += [
+        _button(f"{d}日後にフォロー / Check in after {d} days", CLOSE, f"{card_id}|{outcome}|{d}") for d in days
+    ]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "フォローアップを提案しますか？ / Offer a check-in?"}},
+        {"type": "actions", "elements": buttons},
+    ]
 
 
 def transfer_buttons(card_id: int, options: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    return [{"type": "section", "text": {"type": "mrkdwn", "text": "引継ぎ先 / Transfer to"}},
-            {"type": "actions", "elements": [_button(name[:70], TRANSFER, f"{card_id}|{org}") for org, name in options]}]
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "引継ぎ先 / Transfer to"}},
+        {"type": "actions", "elements": [_button(name[:70], TRANSFER, f"{card_id}|{org}") for org, name in options]},
+    ]

@@ -7,7 +7,6 @@ A post_card whose card already has a ts is not posted again (a retry after Slack
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -44,7 +43,7 @@ async def _call(call) -> Result | None:
         await call
     except SlackApiError as exc:
         return _classify(exc)
-    except (aiohttp.ClientError, asyncio.TimeoutError):
+    except (TimeoutError, aiohttp.ClientError):
         return Retry("network")
     return None
 
@@ -72,7 +71,7 @@ class SlackDeskSender:
                 response = await self.client.chat_postMessage(channel=card.slack_channel, text=text, blocks=blocks)
             except SlackApiError as exc:
                 return _classify(exc)
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            except (TimeoutError, aiohttp.ClientError):
                 return Retry("network")
             await self.cases.set_card_ts(card.id, str(response["ts"]))
             return Sent("post")
@@ -83,7 +82,9 @@ class SlackDeskSender:
             if case is None:
                 return Refused("no-case")
             text, blocks = cards.render(case, card, now=self.clock())
-            failed = await _call(self.client.chat_update(channel=card.slack_channel, ts=card.ts, text=text, blocks=blocks))
+            failed = await _call(
+                self.client.chat_update(channel=card.slack_channel, ts=card.ts, text=text, blocks=blocks)
+            )
             return failed or Sent("update")
         if kind == "thread":
             failed = await _call(self.client.chat_postMessage(

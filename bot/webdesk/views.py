@@ -68,7 +68,9 @@ async def _post_guard(request: web.Request) -> tuple[DeskUser, str] | web.Respon
     if signed is None:
         return _error(401, "signed_out", "サインインしてください / Please sign in")
     if not _same_origin(request) or not csrf_ok(signed[1], request.headers.get("X-CSRF-Token")):
-        return _error(403, "csrf", "リクエストを確認できません。再読み込みしてください / Request refused: reload the page")
+        return _error(
+            403, "csrf", "リクエストを確認できません。再読み込みしてください / Request refused: reload the page"
+        )
     return signed
 
 
@@ -89,12 +91,19 @@ async def sign_in(request: web.Request) -> web.Response:
     body = await _json(request)
     org, name, password = (str(body.get(k) or "") for k in ("org", "name", "password"))
     if not org or not name or not password or max(len(org), len(name), len(password)) > 200:
-        return _error(400, "missing", "団体ID・名前・パスワードを入力してください / Enter organization, name and password")
+        return _error(
+            400, "missing", "団体ID・名前・パスワードを入力してください / Enter organization, name and password"
+        )
     try:
-        result = await request.app[USERS].sign_in(org, name, password, address=request.remote or "-",
-                                                  now=_clock(request))
+        result = await request.app[USERS].sign_in(
+            org, name, password, address=request.remote or "-", now=_clock(request)
+        )
     except SignInLimited:
-        return _error(429, "limited", "失敗が続いたため15分間サインインできません / Too many failed sign-ins: try again in 15 minutes")
+        return _error(
+            429,
+            "limited",
+            "失敗が続いたため15分間サインインできません / Too many failed sign-ins: try again in 15 minutes",
+        )
     if result is None:
         return _error(401, "wrong", "団体ID・名前・パスワードが一致しません / Organization, name or password is wrong")
     user, token = result
@@ -231,7 +240,11 @@ async def action(request: web.Request) -> web.Response:
         key = f"webdesk:{user.id}:{client_id if _CLIENT_ID.match(client_id) else uuid.uuid4().hex}"
         call = desk.say if kind == "say" else desk.note
         result = await call(card.id, **who, text=text, source_key=key, now=now)
-    elif case.status == "active" and case.counselor_id != who["counselor_id"] and kind in ("close", "transfer", "release"):
+    elif (
+        case.status == "active"
+        and case.counselor_id != who["counselor_id"]
+        and kind in ("close", "transfer", "release")
+    ):
         return _error(409, "not_yours", f"{case.counselor_name} さんが対応中です / {case.counselor_name} has this case")
     elif kind == "accept":
         result = await desk.accept(card.id, **named, now=now)

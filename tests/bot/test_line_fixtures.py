@@ -80,4 +80,7 @@ async def test_real_payloads_through_the_webhook(service):
     await service.settle()
     counts = await service.client.server.app[STORE].counts()
     assert counts["inbox_total"] == 1
-    assert json.loads((FIXTURES / "all_events_webhook.json").read_text())["events"][0]["webhookEventId"] == "testwebhookeventid"
+    assert (
+        json.loads((FIXTURES / "all_events_webhook.json").read_text())["events"][0]["webhookEventId"]
+        == "testwebhookeventid"
+    )

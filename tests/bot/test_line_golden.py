@@ -23,7 +23,11 @@ def _cases() -> list[str]:
         transcript = path.with_suffix(".transcript").read_text(encoding="utf-8")
         # Over LINE a conversation always starts in Japanese, and a message after the end starts a
         # new one; files that rely on something else belong to the engine tests only.
-        if transcript.startswith("# flow intake, language ja") and "(wait" not in transcript and "(the conversation is over" not in transcript:
+        if (
+            transcript.startswith("# flow intake, language ja")
+            and "(wait" not in transcript
+            and "(the conversation is over" not in transcript
+        ):
             names.append(path.stem)
     return names
 

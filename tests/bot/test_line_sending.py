@@ -98,7 +98,11 @@ async def test_pending_events_are_processed_after_a_restart(tmp_path, fake_line,
     )
     pseudonym = app[KEYRING].pseudonym("line", "Ucrash")
     await app[STORE].accept_events(
-        [NewEvent(channel="line", event_id="01CRASHED", pseudonym=pseudonym, payload=inbound.to_bytes(), received_at=START)]
+        [
+            NewEvent(
+                channel="line", event_id="01CRASHED", pseudonym=pseudonym, payload=inbound.to_bytes(), received_at=START
+            )
+        ]
     )
     await client.close()  # the process stops before processing it
     assert fake_line.calls == []

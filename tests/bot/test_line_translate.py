@@ -43,7 +43,12 @@ def test_same_message_is_built_once_and_different_ones_are_not_confused():
 
 def test_line_limits_are_kept_as_a_last_guard():
     [message] = to_line_messages(
-        [{"text": "x" * 6000, "choices": [{"label": f"とても長いラベルの選択肢その{i}です", "value": str(i)} for i in range(20)]}]
+        [
+            {
+                "text": "x" * 6000,
+                "choices": [{"label": f"とても長いラベルの選択肢その{i}です", "value": str(i)} for i in range(20)],
+            }
+        ]
     )
     wire = message.to_dict()
     assert len(wire["text"]) == 5000

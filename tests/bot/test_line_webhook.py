@@ -42,7 +42,13 @@ async def test_body_over_one_mebibyte_is_413(service):
 
 
 async def test_signed_body_that_is_not_a_webhook_is_400(service):
-    for raw in (b"not json at all", b'{"foo": 1}', b'{"events": {"a": 1}}', b'{"events": [{"no": "type"}]}', b"\xff\xfe"):
+    for raw in (
+        b"not json at all",
+        b'{"foo": 1}',
+        b'{"events": {"a": 1}}',
+        b'{"events": [{"no": "type"}]}',
+        b"\xff\xfe",
+    ):
         response = await service.post(raw)
         assert response.status == 400, raw
     assert await _stored(service) == 0
@@ -96,7 +102,16 @@ async def test_sticker_during_a_question_is_a_gentle_reprompt(service):
     await service.settle()
     question = service.line.calls[-1].messages[-1]
     await service.send(
-        event(message={"id": "9", "type": "sticker", "quoteToken": "q9", "packageId": "1", "stickerId": "1", "stickerResourceType": "STATIC"})
+        event(
+            message={
+                "id": "9",
+                "type": "sticker",
+                "quoteToken": "q9",
+                "packageId": "1",
+                "stickerId": "1",
+                "stickerResourceType": "STATIC",
+            }
+        )
     )
     await service.settle()
     reprompt = service.line.calls[-1]
@@ -106,7 +121,9 @@ async def test_sticker_during_a_question_is_a_gentle_reprompt(service):
 
 async def test_image_content_is_never_downloaded(service):
     await service.send(event(text="こんにちは"))
-    await service.send(event(message={"id": "10", "type": "image", "quoteToken": "q10", "contentProvider": {"type": "line"}}))
+    await service.send(
+        event(message={"id": "10", "type": "image", "quoteToken": "q10", "contentProvider": {"type": "line"}})
+    )
     await service.settle()
     assert [c.kind for c in service.line.calls] == ["reply", "reply"]
     assert not [r for r in service.line.refused if "content" in str(r[0])]

@@ -3,7 +3,6 @@ directory of always-open Slack partners, and an injected clock."""
 
 from __future__ import annotations
 
-
 import pytest
 
 from bot.desk import Desk, RiskLexicon
@@ -11,8 +10,6 @@ from flows.engine import Handoff
 from routing import load_hotlines, parse_directory
 from storage.cases import CaseStore
 from tests.fakes.clock import START, Clock  # noqa: F401  (re-exported for the desk tests)
-from tests.storage.conftest import backend, db, keyring, store  # noqa: F401  (fixtures)
-
 
 DIRECTORY = """\
 timezone: Asia/Tokyo

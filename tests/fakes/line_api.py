@@ -54,7 +54,9 @@ class FakeLine:
         if self._runner:
             await self._runner.cleanup()
 
-    def fail(self, status: int, *, times: int = 1, kind: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self, status: int, *, times: int = 1, kind: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         """The next `times` calls (of `kind`, or any) answer `status`."""
         self._failures.extend([(kind, status, headers or {})] * times)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flows import Flow, parse_flow
 
-T0 = datetime(2026, 1, 5, 13, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 13, 0, tzinfo=UTC)
 
 MINI = """\
 version: 1

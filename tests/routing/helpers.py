@@ -45,4 +45,6 @@ def check_golden(name: str, text: str, update: bool) -> None:
         path.write_text(text, encoding="utf-8")
         return
     assert path.exists(), f"missing golden file {path}; run pytest --update-golden"
-    assert text == path.read_text(encoding="utf-8"), f"output differs from {path.name} (pytest --update-golden rewrites it)"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"output differs from {path.name} (pytest --update-golden rewrites it)"
+    )

@@ -30,7 +30,7 @@ def test_check_lists_every_problem_and_exits_1(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         f"{bad}:4: organizations[0].topics[0]: unknown topic id \"dvv\" (did you mean 'dv'?)",
-        f"{bad}:10: organizations[0].timezone: unknown time zone \"Mars/Base\" (use an IANA name such as Asia/Tokyo or Europe/London)",
+        f'{bad}:10: organizations[0].timezone: unknown time zone "Mars/Base" (use an IANA name such as Asia/Tokyo or Europe/London)',
     ]
 
 
@@ -64,7 +64,9 @@ def test_explain_json(capsys, update_golden):
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= {"candidates", "excluded", "next_open", "hotlines"}
     assert [c["org"] for c in data["candidates"]] == ["zenkoku-hiruma"] or data["candidates"] == []
-    assert {"org": "kansai-shumatsu", "reason": "out_of_area"} .items() <= {**next(e for e in data["excluded"] if e["org"] == "kansai-shumatsu")}.items()
+    assert {"org": "kansai-shumatsu", "reason": "out_of_area"}.items() <= {
+        **next(e for e in data["excluded"] if e["org"] == "kansai-shumatsu")
+    }.items()
     check_golden("explain_hikikomori_avoid.json", json.dumps(data, ensure_ascii=False, indent=2) + "\n", update_golden)
 
 
@@ -75,10 +77,33 @@ def test_coverage_text_json_and_html(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "dv · 47 沖縄県 · 2026-12-31 07:00–09:00 JST" in out and f"Heatmap written to {page}" in out
     assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
-    assert bot.cli.main(["routing", "coverage", "--directory", EXAMPLE, "--from", "2026-12-31", "--days", "1",
-                         "--topic", "dv", "--region", "47", "--json"]) == 0
+    assert (
+        bot.cli.main(
+            [
+                "routing",
+                "coverage",
+                "--directory",
+                EXAMPLE,
+                "--from",
+                "2026-12-31",
+                "--days",
+                "1",
+                "--topic",
+                "dv",
+                "--region",
+                "47",
+                "--json",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
-    assert data["gaps"][0] == {"topic": "dv", "region": "47", "start": "2026-12-31T00:00:00+09:00", "end": "2026-12-31T01:00:00+09:00"}
+    assert data["gaps"][0] == {
+        "topic": "dv",
+        "region": "47",
+        "start": "2026-12-31T00:00:00+09:00",
+        "end": "2026-12-31T01:00:00+09:00",
+    }
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,12 @@ import re
 from datetime import date
 
 from routing import (
-    coverage, coverage_json, example_directory_path, load_directory, render_coverage_html, render_coverage_text,
+    coverage,
+    coverage_json,
+    example_directory_path,
+    load_directory,
+    render_coverage_html,
+    render_coverage_text,
 )
 from tests.routing.helpers import check_golden, directory, jst, org_yaml
 
@@ -27,7 +32,10 @@ def test_gaps_are_merged_spans_and_include_holidays():
 
 def test_overnight_shifts_and_closed_dates_cover_the_right_minutes():
     night = '[{days: daily, from: "18:00", to: "09:00"}]'
-    d = directory(org_yaml("day", hours='[{days: daily, from: "09:00", to: "18:00"}]'), org_yaml("night", hours=night, closed_dates='["2026-12-31"]'))
+    d = directory(
+        org_yaml("day", hours='[{days: daily, from: "09:00", to: "18:00"}]'),
+        org_yaml("night", hours=night, closed_dates='["2026-12-31"]'),
+    )
     cov = coverage(d, start=date(2026, 12, 30), days=3, topics=["loneliness"], regions=["13"])
     assert spans(cov) == [("loneliness", "13", jst(2026, 12, 31, 18, 0), jst(2027, 1, 1, 9, 0))]
 
@@ -76,7 +84,9 @@ def test_short_window_leaves_hours_of_the_week_unknown():
 
 
 def test_example_directory_coverage_text_golden(update_golden):
-    cov = coverage(load_directory(example_directory_path()), start=date(2026, 12, 28), days=7, topics=["dv", "suicide", "school"])
+    cov = coverage(
+        load_directory(example_directory_path()), start=date(2026, 12, 28), days=7, topics=["dv", "suicide", "school"]
+    )
     text = render_coverage_text(cov).replace(str(example_directory_path()), "example-directory.yaml")
     check_golden("coverage_example.txt", text, update_golden)
     assert "dv · 47 沖縄県 · 2026-12-31 07:00–09:00 JST" in text

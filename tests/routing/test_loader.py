@@ -5,7 +5,12 @@ from datetime import date
 import pytest
 
 from routing import (
-    ALL, DirectoryError, RoutingError, example_directory_path, load_directory, parse_directory,
+    ALL,
+    DirectoryError,
+    RoutingError,
+    example_directory_path,
+    load_directory,
+    parse_directory,
 )
 from tests.routing.helpers import directory, org_yaml
 
@@ -67,7 +72,9 @@ def test_default_zone_comes_from_the_file():
 
 
 def test_to_equal_to_from_names_file_line_and_field():
-    text = "organizations:\n" + org_yaml("a") + org_yaml("b", hours='\n      - {days: [mon], from: "18:00", to: "18:00"}')
+    text = (
+        "organizations:\n" + org_yaml("a") + org_yaml("b", hours='\n      - {days: [mon], from: "18:00", to: "18:00"}')
+    )
     assert problems(text) == [
         "dir.yaml:18: organizations[1].hours[0].to: 'to' equals 'from' (\"18:00\"); "
         'for a whole day write from "00:00" to "24:00"'
@@ -141,7 +148,9 @@ def test_desk_needs_somewhere_to_send_cases():
 
 
 def test_times_read_as_numbers_ask_for_quotes():
-    (msg,) = problems("%YAML 1.1\n---\norganizations:\n" + org_yaml("a", hours="[{days: [mon], from: 18:00, to: \"20:00\"}]"))
+    (msg,) = problems(
+        "%YAML 1.1\n---\norganizations:\n" + org_yaml("a", hours='[{days: [mon], from: 18:00, to: "20:00"}]')
+    )
     assert 'write times in quotes, like "18:00"' in msg
 
 
@@ -152,7 +161,9 @@ def test_yaml_syntax_error_has_a_line():
 
 def test_not_a_mapping_and_empty_list():
     assert problems("- a\n- b\n")[0].startswith("dir.yaml:1: expected a mapping")
-    assert problems("organizations: []\n") == ["dir.yaml:1: organizations: expected a non-empty list of organizations, got a list"]
+    assert problems("organizations: []\n") == [
+        "dir.yaml:1: organizations: expected a non-empty list of organizations, got a list"
+    ]
 
 
 def test_missing_file_is_an_oserror(tmp_path):

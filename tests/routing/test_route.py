@@ -118,7 +118,12 @@ def test_urgent_case_goes_to_an_open_crisis_partner_when_no_match_is_open():
 
 
 def test_crisis_partner_is_not_used_while_a_matching_partner_is_open():
-    d = decide(org_yaml("dv", topics="[dv]"), org_yaml("crisis", topics="[suicide]", crisis="true"), topics=("dv",), urgent=True)
+    d = decide(
+        org_yaml("dv", topics="[dv]"),
+        org_yaml("crisis", topics="[suicide]", crisis="true"),
+        topics=("dv",),
+        urgent=True,
+    )
     assert ids(d) == ["dv"] and not d.candidates[0].via_crisis and reasons(d) == {"crisis": "topic"}
 
 
@@ -170,7 +175,9 @@ def test_hotlines_file_and_lookup():
     lines = load_hotlines()
     assert lines.get("police").number == "110" and lines.get("police").emergency
     night = jst(2026, 12, 4, 23, 0)
-    assert not lines.get("inochi-no-denwa").is_open(night) and lines.get("inochi-no-denwa").is_open(jst(2026, 12, 4, 16, 0))
+    assert not lines.get("inochi-no-denwa").is_open(night) and lines.get("inochi-no-denwa").is_open(
+        jst(2026, 12, 4, 16, 0)
+    )
     assert not lines.get("kokoro-dial").is_open(night)  # hours vary by prefecture: never offered as open
     assert [h.id for h in lines.for_topics(("abuse",), night, urgent=False)] == ["jido-189"]
     assert [h.id for h in lines.for_topics(("work",), night, urgent=False)] == ["yorisoi"]  # fallback line

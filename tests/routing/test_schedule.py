@@ -44,7 +44,9 @@ def test_holidays_come_from_the_holidays_package():
 
 
 def test_holiday_modes():
-    weekday = '[{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}, {days: [sun], from: "12:00", to: "14:00"}]'
+    weekday = (
+        '[{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}, {days: [sun], from: "12:00", to: "14:00"}]'
+    )
     culture_day = jst(2026, 11, 3, 10, 0)  # a Tuesday holiday
     assert not is_open(org(weekday, holidays="closed"), culture_day)
     assert is_open(org(weekday, holidays="open"), culture_day)
@@ -56,11 +58,17 @@ def test_holiday_looks_at_the_start_day_of_an_overnight_shift():
     o = org(NIGHT, holidays="closed")
     assert not is_open(o, jst(2026, 11, 3, 19, 0))  # Tuesday holiday: no shift
     assert not is_open(o, jst(2026, 11, 4, 1, 0))  # ...so nothing after midnight either
-    assert is_open(o, jst(2026, 11, 2, 19, 0)) and is_open(o, jst(2026, 11, 3, 1, 0))  # Monday's shift runs into the holiday
+    assert is_open(o, jst(2026, 11, 2, 19, 0)) and is_open(
+        o, jst(2026, 11, 3, 1, 0)
+    )  # Monday's shift runs into the holiday
 
 
 def test_closed_dates_and_extra_hours():
-    o = org(NIGHT, closed_dates='["2026-12-31"]', extra_hours='[{date: "2026-12-30", from: "10:00", to: "16:00"}, {date: "2026-12-31", from: "20:00", to: "01:00"}]')
+    o = org(
+        NIGHT,
+        closed_dates='["2026-12-31"]',
+        extra_hours='[{date: "2026-12-30", from: "10:00", to: "16:00"}, {date: "2026-12-31", from: "20:00", to: "01:00"}]',
+    )
     assert is_open(o, jst(2026, 12, 31, 1, 0))  # Wednesday's shift, started before the closed date
     assert not is_open(o, jst(2026, 12, 31, 18, 30))  # Thursday's usual shift is cancelled
     assert is_open(o, jst(2026, 12, 31, 20, 0)) and is_open(o, jst(2027, 1, 1, 0, 59))  # dated extra hours still apply

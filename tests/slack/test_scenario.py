@@ -62,8 +62,19 @@ async def test_full_scenario(service):
 
     # Relay both ways; a sticker shows as 「スタンプ」; a // note stays in Slack.
     await service.send(event(user=PERSON, text="聞いてほしいことがあります"))
-    await service.send(event(user=PERSON, message={"id": "900", "type": "sticker", "packageId": "1",
-                                                   "stickerId": "1", "stickerResourceType": "STATIC", "quoteToken": "q"}))
+    await service.send(
+        event(
+            user=PERSON,
+            message={
+                "id": "900",
+                "type": "sticker",
+                "packageId": "1",
+                "stickerId": "1",
+                "stickerResourceType": "STATIC",
+                "quoteToken": "q",
+            },
+        )
+    )
     await settle(service, until=lambda: len(slack.of("chat.postMessage", thread_ts=ts)) >= 3)
     thread = [c["text"] for c in slack.of("chat.postMessage", thread_ts=ts)]
     assert any(t.endswith(": 聞いてほしいことがあります") and t.startswith(header) for t in thread)
@@ -137,9 +148,14 @@ async def test_slack_dm_person_goes_through_the_same_intake_and_relay(service):
     ts = [k for (ch, k) in slack._messages if ch == card["channel"]][0]
     await service.press("tsunagu_accept", "1", user="U0YUKI", channel=card["channel"], message_ts=ts)
     await service.slack_event(dm("U0HANA", None, files=[{"id": "F1", "mimetype": "image/png"}]))
-    await settle(service, until=lambda: any(c["text"].endswith("「画像」") for c in slack.of("chat.postMessage", thread_ts=ts)))
+    await settle(
+        service, until=lambda: any(c["text"].endswith("「画像」") for c in slack.of("chat.postMessage", thread_ts=ts))
+    )
     await service.slack_event(dm("U0HANA", "ひみつのはなしです"))
-    await settle(service, until=lambda: any(c["text"].endswith("ひみつのはなしです") for c in slack.of("chat.postMessage", thread_ts=ts)))
+    await settle(
+        service,
+        until=lambda: any(c["text"].endswith("ひみつのはなしです") for c in slack.of("chat.postMessage", thread_ts=ts)),
+    )
     # The person's Slack ids and words never reach the database file in the clear.
     raw = b"".join(p.read_bytes() for p in service.db_path.parent.glob("tsunagu.db*"))
     for secret in ("U0HANA", "D0PERSON", "ひみつのはなし"):

@@ -228,7 +228,7 @@ async def test_concurrent_accepts_store_each_event_once(store: Store) -> None:
     results = await asyncio.gather(*(store.accept_events(c) for c in calls))
     handed_out = [i.event_id for r in results for i in r]
     assert sorted(handed_out) == sorted(f"e{n}" for n in range(30))
-    for call, result in zip(calls, results):
+    for call, result in zip(calls, results, strict=True):
         order = [e.event_id for e in call]
         assert [i.event_id for i in result] == sorted((i.event_id for i in result), key=order.index)
         assert all(i.payload == event(i.event_id).payload for i in result)

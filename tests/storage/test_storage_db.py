@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from storage import Keyring, NewEvent, Outgoing, Store, StorageError, UnsupportedDatabase, open_database
+from storage import Keyring, NewEvent, Outgoing, StorageError, Store, UnsupportedDatabase, open_database
 
 
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "oracle+cx_oracle://h/db"])

@@ -12,8 +12,8 @@ import asyncio
 import pytest
 
 from bot.web.mount import WEB_CHAT
+from tests.browser import needs_chromium
 from tests.web.conftest import INTAKE
-from tests.browser import browser, needs_chromium  # noqa: F401  (browser is a fixture)
 
 pytestmark = needs_chromium
 
@@ -25,7 +25,10 @@ async def phone(browser, web_service):
     outside: list[str] = []
     page = await context.new_page()
     origin = str(web_service.client.make_url("/")).rstrip("/")
-    page.on("request", lambda r: None if r.url.startswith(origin) or r.url.startswith("ws://127.0.0.1") else outside.append(r.url))
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith(origin) or r.url.startswith("ws://127.0.0.1") else outside.append(r.url),
+    )
     await page.goto(str(web_service.client.make_url("/chat")))
     await page.get_by_text("無料で相談できます").wait_for()
     page.outside_requests = outside  # type: ignore[attr-defined]

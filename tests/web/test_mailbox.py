@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from storage import WebMailbox
-from tests.storage.conftest import backend, db, keyring  # noqa: F401  (the two-backend fixtures)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

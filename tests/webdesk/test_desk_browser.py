@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import DESK
+from tests.browser import needs_chromium
 from tests.web.conftest import INTAKE
 from tests.webdesk.conftest import PASSWORD
-from tests.browser import browser, needs_chromium  # noqa: F401  (browser is a fixture)
 
 pytestmark = needs_chromium
 
@@ -71,7 +71,9 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
     await person.locator("#text").press("Enter")
     await desk.locator("#log li.person", has_text="<i>聞いてください</i>").wait_for()
     await desk.locator("#text").fill("次回フォロー予定")
-    await desk.get_by_role("button", name="メモとして保存（相談者には送られません） / Save as note (never sent)").click()
+    await desk.get_by_role(
+        "button", name="メモとして保存（相談者には送られません） / Save as note (never sent)"
+    ).click()
     await desk.locator("#log li.note").wait_for()
     assert await desk.locator("#log b, #log i").count() == 0
     assert await person.locator("#log b, #log i").count() == 0

@@ -7,7 +7,6 @@ from __future__ import annotations
 from storage.cases import CaseStore
 from tests.desk.conftest import cases, handoff, make_desk  # noqa: F401  (fixtures)
 from tests.desk.test_desk import outbox
-from tests.storage.conftest import backend, db, keyring, store  # noqa: F401  (fixtures)
 
 MIXED = """\
 timezone: Asia/Tokyo

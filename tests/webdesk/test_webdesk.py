@@ -69,7 +69,9 @@ async def test_forged_and_expired_sessions_are_refused(counselors, desk_service)
     assert (await c.sign_in("hikari", "あおい")).status == 200
     assert (await c.get("/desk/api/cases")).status == 200
     forged = counselors()
-    forged.session.cookie_jar.update_cookies({"tsunagu_desk": "A" * 43}, response_url=desk_service.client.make_url("/desk"))
+    forged.session.cookie_jar.update_cookies(
+        {"tsunagu_desk": "A" * 43}, response_url=desk_service.client.make_url("/desk")
+    )
     assert (await forged.get("/desk/api/cases")).status == 401
     assert (await forged.get("/desk/api/me")).status == 401
     desk_service.clock.advance(hours=8, seconds=1)
@@ -184,7 +186,12 @@ async def test_the_queue_is_ordered_by_priority_then_waiting_time(counselors, de
     cases = desk_service.app[DESK].cases
     now = desk_service.clock()
     opened = {}
-    for name, priority, minutes_ago in (("calm-new", 0, 1), ("calm-old", 0, 20), ("urgent", 100, 0), ("calm-mid", 0, 5)):
+    for name, priority, minutes_ago in (
+        ("calm-new", 0, 1),
+        ("calm-old", 0, 20),
+        ("urgent", 100, 0),
+        ("calm-mid", 0, 5),
+    ):
         opened[name] = await cases.open_case(
             pseudonym=name.ljust(64, "x"), channel="web", answers={"topics": ["loneliness"]}, urgent=priority > 0,
             language="ja", share_consent=True, priority=priority, risk_words=[], org_id="hikari",

@@ -1,4 +1,6 @@
-"""One contract, two backends: every storage test runs on a SQLite file and on PostgreSQL.
+"""Fixtures for two backends (a pytest plugin registered in tests/conftest.py).
+
+One contract, two backends: every storage test runs on a SQLite file and on PostgreSQL.
 
 PostgreSQL tests get their own schema (dropped afterwards), so they never see each other's rows
 and may run next to other people's tests on the same database. Set TSUNAGU_TEST_POSTGRES_URL to
