@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from storage import Keyring, Store, open_database
 
-from .app import utcnow
+from .clock import utcnow
 from .cli import CliError
 from .settings import Settings
 

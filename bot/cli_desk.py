@@ -17,7 +17,7 @@ from routing import example_directory_path, load_directory
 from storage import open_database
 from storage.desk_users import DeskUsers
 
-from .app import utcnow
+from .clock import utcnow
 from .cli import CliError
 from .settings import Settings
 

@@ -14,7 +14,7 @@ from flows import FlowError, load_flow
 from flows.loader import load_flows
 from storage import FlowVersionStore, open_database
 
-from .app import utcnow
+from .clock import utcnow
 from .publish import flow_files
 from .settings import Settings
 

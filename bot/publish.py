@@ -98,13 +98,8 @@ class FlowPublisher:
         except OSError:
             return True
 
-    async def watch(self, every: float) -> None:
-        """Follow file edits and other processes' publications until cancelled."""
-        while True:
-            await asyncio.sleep(every)
-            try:
-                if self.files_changed():
-                    await self.reload()
-                await self.sync()
-            except Exception as exc:  # a half-written file or a database hiccup: try next time
-                log.error("flow refresh failed: %s", type(exc).__name__)
+    async def refresh(self) -> None:
+        """Follow file edits and other processes' publications (called every few seconds)."""
+        if self.files_changed():
+            await self.reload()
+        await self.sync()

@@ -95,10 +95,11 @@ def person(key: str, language: str | None, **values: object) -> str:
     return f"{entry['ja'].format(**values)}\n{entry['en'].format(**values)}"
 
 
-def yes_no(language: str | None) -> list[dict[str, str]]:
+def yes_no(language: str | None) -> tuple[tuple[str, str], ...]:
+    """(label, value) of the yes and no buttons."""
     if language == "en":
-        return [{"label": "Yes", "value": "yes"}, {"label": "No", "value": "no"}]
-    return [{"label": "はい", "value": "yes"}, {"label": "いいえ", "value": "no"}]
+        return (("Yes", "yes"), ("No", "no"))
+    return (("はい", "yes"), ("いいえ", "no"))
 
 
 def when(moment: datetime) -> str:
@@ -124,6 +125,9 @@ COUNSELOR: dict[str, str] = {
     "unknown": "この相談は見つかりません。 / Case not found.",
     "not_active": "対応中ではないため、相談者には送られていません。 / Not sent: the case is not in conversation.",
     "not_yours": "担当の相談員だけが操作できます。 / Only the counselor on the case can do this.",
+    "not_supervisor": "引き継ぎ（交代）はスーパーバイザーだけができます。 / Only a supervisor can take over a case.",
+    "already_yours": "この相談はすでにあなたが対応しています。 / You already have this case.",
+    "taken_over": "🔁 {name} さんが対応を引き継ぎました。 / {name} took over the case.",
     "joined": "✅ {name} さんが対応を始めました。 / {name} accepted.",
     "released": "↩️ {name} さんが順番待ちに戻しました。 / {name} released the case to the queue.",
     "closed_by": "⏹ {name} さんが終了しました（{outcome}）。 / Closed by {name} ({outcome}).",

@@ -16,7 +16,7 @@ from linebot.v3.messaging.exceptions import ApiException
 
 from storage import OutboxItem
 
-from ..delivery import Refused, Result, Retry, Sent
+from ..work.sending import Refused, Result, Retry, Sent
 from .translate import to_line_messages
 
 

@@ -20,10 +20,11 @@ from aiohttp import web
 from linebot.v3 import WebhookParser
 from linebot.v3.models.events import UnknownEvent  # what WebhookParser yields for untyped events
 
-from storage import Keyring, NewEvent, Store
+from storage import Keyring, NewEvent
 
 from ..events import Inbound
 from ..metrics import Metrics
+from ..receive import Receiver
 from .translate import CHANNEL, NotAWebhookEvent, to_inbound, unparsed_message
 
 log = logging.getLogger(__name__)
@@ -32,11 +33,10 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class LineWebhook:
     channel_secret: str
-    store: Store
+    receiver: Receiver
     keyring: Keyring
     metrics: Metrics
     clock: Callable[[], datetime]
-    submit: Callable[[list], None]
     max_body_bytes: int = 1024 * 1024
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -58,13 +58,10 @@ class LineWebhook:
         received = self.clock()
         events = [self._new_event(i, received) for i in inbound]
         try:
-            stored = await self.store.accept_events(events) if events else []
+            await self.receiver.receive(events)
         except Exception as exc:  # not stored, so not acknowledged: LINE redelivers later
             log.error("inbox write failed: %s", type(exc).__name__)
             return self._reject(503, "storage-unavailable")
-        self.metrics.events_received.labels(CHANNEL).inc(len(stored))
-        self.metrics.events_duplicate.labels(CHANNEL).inc(len(events) - len(stored))
-        self.submit(stored)
         return web.Response(text="OK")
 
     def _signed(self, body: bytes, signature: str) -> bool:

@@ -1,7 +1,8 @@
 """A case's card in Block Kit, rendered from the stored case when it is sent (so it is current).
 
-Japanese first, then English. The person appears only by handle; a card made by a transfer shows
-the intake answers only if the person agreed to sharing, otherwise only the topics.
+Japanese first, then English. What the card may show is decided once, in bot/desk/summary.py
+(the person appears only by handle; without consent a transfer's card shows the topics only);
+this module only lays it out.
 """
 
 from __future__ import annotations
@@ -11,21 +12,11 @@ from typing import Any
 
 from storage.cases import Card, Case
 
-from ..desk.summary import answer_text, topics_text
+from ..desk.summary import summarize
 from ..desk.texts import OUTCOMES
 
 ACCEPT, CLOSE, TRANSFER, RELEASE = "tsunagu_accept", "tsunagu_close", "tsunagu_transfer", "tsunagu_release"
-
-_ANSWER_LABELS = {
-    "topics": "テーマ / Topics", "age_band": "年代 / Age", "prefecture": "都道府県 / Prefecture",
-    "danger": "命の危険 / Danger now", "language": "言語 / Language",
-    "avoid_own_area": "地域外を希望 / Outside own area", "share_consent": "引継ぎ同意 / Consent to share",
-}
-_HIDDEN = {"agreed", "urgent"}
-
-
-def full_summary(case: Case, card: Card) -> bool:
-    return card.via != "transfer" or case.share_consent
+TAKE_OVER = "tsunagu_takeover"
 
 
 def _button(text: str, action_id: str, value: str, style: str | None = None) -> dict[str, Any]:
@@ -46,37 +37,34 @@ def _status(case: Case, card: Card) -> str:
     return "⏳ 対応待ち / Waiting for a counselor"
 
 
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
+
+
 def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for `card` of `case` as it stands at `now`."""
-    waited = int(case.waited(now).total_seconds() // 60)
-    prefecture = "非表示 / hidden" if case.answers.get("avoid_own_area") else answer_text(
-        "prefecture", case.answers.get("prefecture"))
-    full = full_summary(case, card)
-    urgency = "🔴 緊急 / urgent" if case.urgent else "通常 / normal"
-    fields = [("テーマ / Topics", topics_text(case))]
-    if full:
-        fields += [("年代 / Age", answer_text("age_band", case.answers.get("age_band"))),
-                   ("都道府県 / Prefecture", prefecture)]
-    fields += [("言語 / Language", str(case.language)), ("緊急度 / Urgency", urgency),
-               ("リスク語 / Risk words", "⚠️ " + "、".join(case.risk_words) if case.risk_words else "—"),
-               ("待ち時間 / Waiting", f"{waited}分 / {waited} min")]
+    s = summarize(case, card, now)
+    urgency = "🔴 緊急 / urgent" if s.urgent else "通常 / normal"
+    fields = [("テーマ / Topics", s.topics)]
+    if s.full:
+        fields += [("年代 / Age", s.age_band), ("都道府県 / Prefecture", s.prefecture)]
+    fields += [("言語 / Language", s.language), ("緊急度 / Urgency", urgency),
+               ("リスク語 / Risk words", "⚠️ " + "、".join(s.risk_words) if s.risk_words else "—"),
+               ("待ち時間 / Waiting", f"{s.waited_minutes}分 / {s.waited_minutes} min")]
     blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"{case.label}"}},
+        {"type": "header", "text": {"type": "plain_text", "text": s.label}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields]},
     ]
-    if full:
-        lines = [f"• {_ANSWER_LABELS.get(k, k)}: {answer_text(k, v)}" for k, v in case.answers.items()
-                 if k not in _HIDDEN and not (k == "prefecture" and case.answers.get("avoid_own_area"))]
+    if s.full:
+        lines = [f"• テーマ / Topics: {s.topics}"] + [f"• {label}: {text}" for label, text in s.answers]
         blocks.append({"type": "section", "text": {"type": "mrkdwn",
                                                    "text": "*受付の回答 / Intake answers*\n" + "\n".join(lines)}})
     else:
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                       "相談者が共有に同意していないため、テーマのみ表示しています。 / "
-                       "The person did not agree to sharing: topics only."}]})
-    if card.via == "overflow":
-        blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text":
-                       "⏩ 他の団体から回ってきた相談です / Overflowed from another partner"}]})
-    blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": _status(case, card)}]})
+        blocks.append(_context("相談者が共有に同意していないため、テーマのみ表示しています。 / "
+                               "The person did not agree to sharing: topics only."))
+    if s.via == "overflow":
+        blocks.append(_context("⏩ 他の団体から回ってきた相談です / Overflowed from another partner"))
+    blocks.append(_context(_status(case, card)))
     here = card.state == "open" and case.org_id == card.org_id
     value = str(card.id)
     if here and case.status == "queued":
@@ -85,8 +73,9 @@ def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str
         blocks.append({"type": "actions", "elements": [
             _button("終了 / Close", CLOSE, value, "danger"),
             _button("引継ぎ / Transfer", TRANSFER, value),
-            _button("順番待ちに戻す / Release", RELEASE, value)]})
-    text = f"{case.label} — {topics_text(case)} — {_status(case, card)}"
+            _button("順番待ちに戻す / Release", RELEASE, value),
+            _button("交代する（SV） / Take over (supervisor)", TAKE_OVER, value)]})
+    text = f"{s.label} — {s.topics} — {_status(case, card)}"
     return text, blocks
 
 

@@ -1,5 +1,5 @@
-"""Outbox senders for Slack: the desk's cards and thread posts ("slack-desk"), and people who use
-Slack as their channel ("slack", by DM).
+"""Outbox senders for Slack: the desk's cards and thread posts (the "desk" channel's notices about
+cards that have a Slack channel), and people who use Slack as their channel ("slack", by DM).
 
 A card is rendered when it is sent, from the stored case, so it shows the state of that moment.
 A post_card whose card already has a ts is not posted again (a retry after Slack took it).
@@ -18,7 +18,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from storage import OutboxItem
 from storage.cases import CaseStore
 
-from ..delivery import Refused, Result, Retry, Sent
+from ..desk import notices
+from ..work.sending import Refused, Result, Retry, Sent
 from . import cards
 
 
@@ -49,20 +50,21 @@ async def _call(call) -> Result | None:
 
 
 class SlackDeskSender:
+    """Shows the desk's notices about a card in the card's Slack channel (see bot/desk/notices.py)."""
+
     def __init__(self, client: AsyncWebClient, cases: CaseStore, *, clock: Callable[[], datetime]) -> None:
         self.client = client
         self.cases = cases
         self.clock = clock
 
     async def send(self, item: OutboxItem, address: str | None) -> Result:
-        op = json.loads(item.payload)
-        card = await self.cases.card(int(op.get("card_id") or 0))
-        if card is None:
+        notice = notices.decode(item.payload)
+        card = await self.cases.card(notice.card_id) if notice else None
+        if notice is None or card is None:
             return Refused("no-card")
-        kind = op.get("op")
-        if kind == "post_card":
+        if notice.kind == "opened":
             if card.ts:
-                return Sent("post")
+                return Sent("post")  # a retry after Slack took the post
             case = await self.cases.case(card.case_id)
             if case is None:
                 return Refused("no-case")
@@ -77,7 +79,7 @@ class SlackDeskSender:
             return Sent("post")
         if not card.ts:
             return Refused("card-not-posted")
-        if kind == "update_card":
+        if notice.kind == "changed":
             case = await self.cases.case(card.case_id)
             if case is None:
                 return Refused("no-case")
@@ -86,11 +88,9 @@ class SlackDeskSender:
                 self.client.chat_update(channel=card.slack_channel, ts=card.ts, text=text, blocks=blocks)
             )
             return failed or Sent("update")
-        if kind == "thread":
-            failed = await _call(self.client.chat_postMessage(
-                channel=card.slack_channel, thread_ts=card.ts, text=str(op.get("text", ""))))
-            return failed or Sent("thread")
-        return Refused("unknown-op")
+        failed = await _call(self.client.chat_postMessage(
+            channel=card.slack_channel, thread_ts=card.ts, text=notice.text or ""))
+        return failed or Sent("thread")
 
 
 def person_text(batch: list[dict]) -> str:

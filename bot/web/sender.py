@@ -13,7 +13,7 @@ from datetime import datetime
 
 from storage import OutboxItem, WebMailbox
 
-from ..delivery import Result, Sent
+from ..work.sending import Result, Sent
 from . import translate as T
 from .socket import WebChat
 

@@ -21,9 +21,10 @@ from datetime import datetime
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from storage import Keyring, NewEvent, Store, WebMailbox
+from storage import Keyring, NewEvent, WebMailbox
 
 from ..metrics import Metrics
+from ..receive import Receiver
 from . import translate as T
 
 log = logging.getLogger(__name__)
@@ -44,22 +45,20 @@ class WebChat:
     def __init__(
         self,
         *,
-        store: Store,
+        receiver: Receiver,
         keyring: Keyring,
         mailbox: WebMailbox,
         metrics: Metrics,
         clock: Callable[[], datetime],
-        submit: Callable[[list], None],
         poll_seconds: float = 5.0,
         hello_timeout: float = 15.0,
         heartbeat: float = 25.0,
     ) -> None:
-        self.store = store
+        self.receiver = receiver
         self.keyring = keyring
         self.mailbox = mailbox
         self.metrics = metrics
         self.clock = clock
-        self.submit = submit
         self.poll_seconds = poll_seconds
         self.hello_timeout = hello_timeout
         self.heartbeat = heartbeat
@@ -152,7 +151,7 @@ class WebChat:
                 return
 
     async def _accept(self, pseudonym: str, say: T.Say | None) -> bool:
-        """Mailbox line, then inbox, then the dispatcher: True once the message is durable."""
+        """Mailbox line, then the inbox (the one receive path): True once the message is durable."""
         now = self.clock()
         inbound = T.to_inbound(pseudonym, say, now=now)
         event = NewEvent(channel=T.CHANNEL, event_id=inbound.event_id, pseudonym=pseudonym,
@@ -160,14 +159,11 @@ class WebChat:
         try:
             if say is not None:  # first, so the person's line comes before the bot's answer
                 await self.mailbox.append(pseudonym, T.person_line(say, now=now), key=event.event_id, now=now)
-            stored = await self.store.accept_events([event])
+            await self.receiver.receive([event])
         except Exception as exc:  # not stored, so not acknowledged: the page sends it again
             log.error("web inbox write failed: %s", type(exc).__name__)
             self.metrics.events_rejected.labels(T.CHANNEL, "storage-unavailable").inc()
             return False
-        self.metrics.events_received.labels(T.CHANNEL).inc(len(stored))
-        self.metrics.events_duplicate.labels(T.CHANNEL).inc(1 - len(stored))
-        self.submit(stored)
         if say is not None:
             self.push(pseudonym)  # the person's line to their other open pages
         return True

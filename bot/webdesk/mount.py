@@ -1,4 +1,4 @@
-"""Mounting the web desk: GET /desk (the page), its JSON API under /desk/api, and the accounts.
+"""The web desk's routes, and the demo counselor of the embedded defaults.
 
 Always mounted, like the web chat: a partner with `desk: {web: true}` needs no other account.
 On the embedded defaults (the default SQLite file and the bundled example directory) with no
@@ -11,15 +11,17 @@ from __future__ import annotations
 import logging
 import secrets
 import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from aiohttp import web
 
+from routing import Directory
 from storage.desk_users import DeskUsers
 
 from ..settings import Settings
 from ..web.mount import PAGE_HEADERS, STATIC
-from . import views
-from .views import USERS
+from .views import WebDeskApi
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +32,28 @@ DESK_HEADERS = {**PAGE_HEADERS, "Content-Security-Policy": (
     "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"),
     "X-Frame-Options": "DENY"}
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-def mount(app: web.Application) -> None:
-    app.router.add_get("/desk", desk_page)
-    app.router.add_post("/desk/api/signin", views.sign_in)
-    app.router.add_post("/desk/api/signout", views.sign_out)
-    app.router.add_get("/desk/api/me", views.me)
-    app.router.add_get("/desk/api/cases", views.queue)
-    app.router.add_get("/desk/api/cases/{case_id}", views.case_view)
-    app.router.add_post("/desk/api/cases/{case_id}/{action}", views.action)
+
+def routes(api: Callable[[web.Request], WebDeskApi]) -> list[web.AbstractRouteDef]:
+    """The desk's routes; `api(request)` finds the app's WebDeskApi (built when the app starts)."""
+
+    def call(name: str) -> Handler:
+        async def handler(request: web.Request) -> web.StreamResponse:
+            method: Handler = getattr(api(request), name)
+            return await method(request)
+
+        return handler
+
+    return [
+        web.get("/desk", desk_page),
+        web.post("/desk/api/signin", call("sign_in")),
+        web.post("/desk/api/signout", call("sign_out")),
+        web.get("/desk/api/me", call("me")),
+        web.get("/desk/api/cases", call("queue")),
+        web.get("/desk/api/cases/{case_id}", call("case_view")),
+        web.post("/desk/api/cases/{case_id}/{action}", call("action")),
+    ]
 
 
 def on_embedded_defaults(settings: Settings) -> bool:
@@ -46,20 +61,7 @@ def on_embedded_defaults(settings: Settings) -> bool:
     return settings.database_url == defaults.database_url and settings.directory is None
 
 
-async def prepare(app: web.Application) -> bool:
-    """The accounts (and the demo counselor on the embedded defaults); called by create_app's
-    desk context once the Desk is built. True if any counselor can sign in."""
-    from ..app import CLOCK, DATABASE, DESK, SETTINGS
-
-    users = DeskUsers(app[DATABASE])
-    app[USERS] = users
-    count = await users.count()
-    if on_embedded_defaults(app[SETTINGS]) and count == 0:
-        count += bool(await create_demo_user(users, app[DESK].directory, now=app[CLOCK]()))
-    return count > 0
-
-
-async def create_demo_user(users: DeskUsers, directory, *, now) -> tuple[str, str, str] | None:
+async def create_demo_user(users: DeskUsers, directory: Directory, *, now: datetime) -> tuple[str, str, str] | None:
     """(partner id, name, password) of a new demo counselor at the first web-desk partner."""
     org = next((o for o in directory.organizations if o.desk.web), None)
     if org is None:

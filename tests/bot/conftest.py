@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import DISPATCHER, OUTBOX, STORE, create_app
+from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import START, Clock
 from tests.fakes.line_api import FakeLine
@@ -91,9 +91,9 @@ class Service:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            await app[DISPATCHER].join()
-            store = app[STORE]
-            pump = app[OUTBOX]
+            await app[SERVICES].dispatcher.join()
+            store = app[SERVICES].store
+            pump = app[SERVICES].pump
             if (
                 (await store.counts())["inbox_pending"] == 0
                 and not pump.busy
@@ -101,7 +101,7 @@ class Service:
             ):
                 return
             await asyncio.sleep(0.02)
-        raise AssertionError(f"not settled: {await app[STORE].counts()}")
+        raise AssertionError(f"not settled: {await app[SERVICES].store.counts()}")
 
 
 def settings_for(tmp_path: Path, line_url: str, **overrides: object) -> Settings:

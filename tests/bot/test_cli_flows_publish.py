@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 
-from bot.app import FLOWS
+from bot.app import SERVICES
 from bot.cli import main
 from flows import bundled_path
 from tests.bot.test_flow_publishing import NEW, OLD, _running, _say
@@ -63,7 +63,7 @@ async def test_server_follows_a_publication_made_by_another_process(tmp_path, fa
     shutil.copy(bundled_path("intake"), folder / "intake.yaml")
     service = await _running(tmp_path, fake_line, clock, folder)
     try:
-        versions = service.client.server.app[FLOWS]
+        versions = service.client.server.app[SERVICES].flows
         before = versions.current_version("intake")
         monkeypatch.setenv("TSUNAGU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'tsunagu.db'}")
         code = await asyncio.to_thread(main, ["flows", "publish", str(_edited(tmp_path))])

@@ -8,7 +8,7 @@ import shutil
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import FLOWS, create_app
+from bot.app import SERVICES, create_app
 from flows import bundled_path
 from tests.bot.conftest import Service, event, settings_for
 
@@ -33,7 +33,7 @@ async def _running(tmp_path, fake_line, clock, flows_dir):
 
 
 async def _republished(service, before: str) -> str:
-    versions = service.client.server.app[FLOWS]
+    versions = service.client.server.app[SERVICES].flows
     for _ in range(200):
         if versions.current_version("intake") != before:
             return versions.current_version("intake")
@@ -50,7 +50,7 @@ async def _say(service, user: str, text: str) -> str:
 async def test_edit_without_restart_keeps_running_conversations_on_their_version(tmp_path, fake_line, clock, flows_dir):
     service = await _running(tmp_path, fake_line, clock, flows_dir)
     try:
-        versions = service.client.server.app[FLOWS]
+        versions = service.client.server.app[SERVICES].flows
         first = versions.current_version("intake")
         await _say(service, "Uearly", "こんにちは")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from linebot.v3 import WebhookParser
 
-from bot.app import STORE
+from bot.app import SERVICES
 from bot.line.translate import to_inbound
 from bot.line.webhook import LineWebhook
 from tests.bot.conftest import sign
@@ -78,7 +78,7 @@ async def test_real_payloads_through_the_webhook(service):
         response = await service.post(raw)
         assert response.status == 200, name
     await service.settle()
-    counts = await service.client.server.app[STORE].counts()
+    counts = await service.client.server.app[SERVICES].store.counts()
     assert counts["inbox_total"] == 1
     assert (
         json.loads((FIXTURES / "all_events_webhook.json").read_text())["events"][0]["webhookEventId"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import LINE_API, STORE
+from bot.app import SERVICES
 from bot.line.sender import LineSender
 from storage import OutboxItem
 from tests.bot.conftest import event
@@ -60,7 +60,7 @@ async def test_other_4xx_is_not_retried(service):
     service.clock.advance(seconds=600)
     await service.settle()
     assert service.line.refused == [("push", 403)]
-    assert (await service.client.server.app[STORE].counts())["outbox_pending"] == 0
+    assert (await service.client.server.app[SERVICES].store.counts())["outbox_pending"] == 0
 
 
 async def test_push_already_accepted_under_its_retry_key_counts_as_sent(service, fake_line):
@@ -69,7 +69,7 @@ async def test_push_already_accepted_under_its_retry_key_counts_as_sent(service,
     await service.settle()
     [call] = fake_line.calls
     # A second delivery of the same row (as after a lost response) is answered 409 by LINE.
-    sender = LineSender(service.client.server.app[LINE_API], clock=service.clock)
+    sender = LineSender(service.client.server.app[SERVICES].line_api, clock=service.clock)
     item = OutboxItem(
         id=0, pseudonym="p", channel="line", payload=b'[{"text": "x", "choices": []}]', reply_token=None,
         reply_token_expires_at=None, retry_key=call.retry_key, attempts=1,
@@ -83,7 +83,7 @@ async def test_pending_events_are_processed_after_a_restart(tmp_path, fake_line,
     """An event acknowledged just before a crash is answered when the service comes back."""
     from aiohttp.test_utils import TestClient, TestServer
 
-    from bot.app import KEYRING, create_app
+    from bot.app import SERVICES, create_app
     from bot.events import Inbound
     from storage import NewEvent
     from tests.bot.conftest import START, Service, settings_for
@@ -96,8 +96,8 @@ async def test_pending_events_are_processed_after_a_restart(tmp_path, fake_line,
         channel="line", event_id="01CRASHED", kind="message", source="user", address="Ucrash",
         occurred_at=START, text="こんにちは", reply_token="rt-crash",
     )
-    pseudonym = app[KEYRING].pseudonym("line", "Ucrash")
-    await app[STORE].accept_events(
+    pseudonym = app[SERVICES].keyring.pseudonym("line", "Ucrash")
+    await app[SERVICES].store.accept_events(
         [
             NewEvent(
                 channel="line", event_id="01CRASHED", pseudonym=pseudonym, payload=inbound.to_bytes(), received_at=START

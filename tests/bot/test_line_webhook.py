@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from bot.app import STORE
+from bot.app import SERVICES
 from tests.bot.conftest import START, body, event, sign
 
 
 async def _stored(service) -> int:
-    counts = await service.client.server.app[STORE].counts()
+    counts = await service.client.server.app[SERVICES].store.counts()
     return counts["inbox_total"]
 
 
@@ -130,7 +130,7 @@ async def test_image_content_is_never_downloaded(service):
 
 
 async def test_unfollow_ends_the_open_session(service):
-    store = service.client.server.app[STORE]
+    store = service.client.server.app[SERVICES].store
     await service.send(event(text="こんにちは", user="Uleaving"))
     await service.settle()
     assert (await store.counts())["sessions"] == 1

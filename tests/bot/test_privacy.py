@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.app import STORE
+from bot.app import SERVICES
 from tests.bot.conftest import event
 
 USER = "U1f0a9c3e5b7d2468ace13579bdf02468"
@@ -29,7 +29,7 @@ async def test_completed_intake_leaves_no_id_or_text_in_the_sqlite_file(service,
         await service.settle()
     replies = [c for c in service.line.calls]
     assert len(replies) == len(SAID), "every message was answered"
-    assert (await service.client.server.app[STORE].counts())["addresses"] == 1
+    assert (await service.client.server.app[SERVICES].store.counts())["addresses"] == 1
 
     raw = b"".join(
         p.read_bytes() for p in service.db_path.parent.iterdir() if p.name.startswith(service.db_path.name)

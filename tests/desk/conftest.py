@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.desk import Desk, RiskLexicon
+from bot.desk import Actor, Desk, RiskLexicon
 from flows.engine import Handoff
 from routing import load_hotlines, parse_directory
 from storage.cases import CaseStore
@@ -70,3 +70,8 @@ def handoff(*, topics=("loneliness",), urgent=False, share_consent=True, languag
                "danger": "yes" if urgent else "no", "urgent": urgent, "language": language,
                "avoid_own_area": False, "share_consent": share_consent, **more}
     return Handoff(answers=answers, urgent=urgent, language=language)
+
+
+def actor(org_id: str, id: str = "U1", name: str = "はな", *, supervisor: bool = False) -> Actor:
+    """A Slack counselor of partner `org_id`."""
+    return Actor(id=id, name=name, org_id=org_id, front="slack", supervisor=supervisor)

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from storage.cases import CaseStore, handle_for
 from storage.tables import OutboxRow
-from tests.desk.conftest import MORNING_ONLY, START, handoff, make_desk
+from bot.desk.queue import position
+from tests.desk.conftest import MORNING_ONLY, START, actor, handoff, make_desk
 
 P1 = "a" * 64
 P2 = "b" * 64
@@ -40,7 +42,7 @@ async def test_handoff_queues_a_case_with_a_card_and_tells_the_person(desk, case
     assert card.org_id == case.org_id and card.state == "open"
     rows = await outbox(store)
     assert any("1番目" in t for t in person_texts(rows, P1))
-    assert (f"desk:{case.id}", {"op": "post_card", "card_id": card.id}) in rows
+    assert (f"desk:{case.id}", {"op": "opened", "card_id": card.id}) in rows
 
 
 async def test_handle_is_stable_within_a_case_and_differs_across(keyring):
@@ -69,7 +71,7 @@ async def test_concurrent_accepts_have_one_winner(backend, keyring, desk, clock)
 async def test_capacity_is_never_exceeded_under_concurrent_accepts(backend, keyring, cases, clock):
     desk = make_desk(cases, clock)
     for n in range(5):  # five cases, all at alpha (capacity 2)
-        await desk._open(pseudonym=f"{n:064d}", channel="line", answers=handoff().answers, urgent=False,
+        await desk.person.open_case(pseudonym=f"{n:064d}", channel="line", answers=handoff().answers, urgent=False,
                          language="ja", risk=(0, ()), prefer="alpha", via="route", now=clock())
     cards = []
     for n in range(5):
@@ -90,7 +92,7 @@ async def test_relay_both_ways_notes_and_stickers(desk, cases, store, clock):
     case = await cases.latest_case(P1)
     [card] = await cases.cards(case.id)
     await cases.set_card_ts(card.id, "1700000000.000100")
-    assert (await desk.accept(card.id, counselor_id="UCOUNS", counselor_name="はな", now=clock())).ok
+    assert (await desk.accept(card.id, actor=actor(card.org_id, "UCOUNS", "はな"), now=clock())).ok
     reply = await desk.from_person(pseudonym=P1, channel="line", source_key="inbox:1", text="聞いてほしい",
                                    media=None, command=None, language="ja", now=clock())
     assert reply.messages == () and reply.after == "wait"
@@ -99,17 +101,12 @@ async def test_relay_both_ways_notes_and_stickers(desk, cases, store, clock):
                            media=None, command=None, language="ja", now=clock())
     await desk.from_person(pseudonym=P1, channel="line", source_key="inbox:2", text=None, media="sticker",
                            command=None, language="ja", now=clock())
-    note = await desk.from_counselor("C0X", "nope", counselor_id="UCOUNS", text="hi", source_key="s:0", now=clock())
-    assert note.ok and note.case is None  # not a card thread: ignored
-    channel = card.slack_channel
-    await desk.from_counselor(channel, "1700000000.000100", counselor_id="UCOUNS", text="// 要注意",
-                              source_key="slack:e1", now=clock())
-    await desk.from_counselor(channel, "1700000000.000100", counselor_id="UCOUNS", text="どうしましたか",
-                              source_key="slack:e2", now=clock())
-    await desk.from_counselor(channel, "1700000000.000100", counselor_id="UCOUNS", text="どうしましたか",
-                              source_key="slack:e2", now=clock())
+    counselor = actor(card.org_id, "UCOUNS", "はな")
+    await desk.note(card.id, actor=counselor, text="// 要注意", source_key="slack:e1", now=clock())
+    await desk.say(card.id, actor=counselor, text="どうしましたか", source_key="slack:e2", now=clock())
+    await desk.say(card.id, actor=counselor, text="どうしましたか", source_key="slack:e2", now=clock())
     rows = await outbox(store)
-    threads = [op["text"] for p, op in rows if p == f"desk:{case.id}" and op["op"] == "thread"]
+    threads = [op["text"] for p, op in rows if p == f"desk:{case.id}" and op["op"] == "said"]
     assert threads.count(f"相談者 {case.handle}: 聞いてほしい") == 1
     assert f"相談者 {case.handle}: 「スタンプ」" in threads
     texts = person_texts(rows, P1)
@@ -124,8 +121,8 @@ async def test_close_with_follow_up_then_yes_goes_back_to_the_same_partner(desk,
     await desk.handoff(pseudonym=P1, channel="line", handoff=handoff(), now=clock())
     case = await cases.latest_case(P1)
     [card] = await cases.cards(case.id)
-    await desk.accept(card.id, counselor_id="U1", counselor_name="はな", now=clock())
-    closed = await desk.close(card.id, counselor_id="U1", counselor_name="はな", outcome="resolved",
+    await desk.accept(card.id, actor=actor(card.org_id, "U1", "はな"), now=clock())
+    closed = await desk.close(card.id, actor=actor(card.org_id, "U1", "はな"), outcome="resolved",
                               followup_days=3, now=clock())
     assert closed.ok and closed.case.status == "closed"
     reply = await desk.from_person(pseudonym=P1, channel="line", source_key="inbox:9", text="はい", media=None,
@@ -144,8 +141,8 @@ async def test_close_with_follow_up_then_yes_goes_back_to_the_same_partner(desk,
 async def test_closed_case_lets_the_next_message_start_a_new_intake(desk, cases, clock):
     await desk.handoff(pseudonym=P1, channel="line", handoff=handoff(), now=clock())
     [card] = await cases.cards((await cases.latest_case(P1)).id)
-    await desk.accept(card.id, counselor_id="U1", counselor_name="はな", now=clock())
-    await desk.close(card.id, counselor_id="U1", counselor_name="はな", outcome="other", now=clock())
+    await desk.accept(card.id, actor=actor(card.org_id, "U1", "はな"), now=clock())
+    await desk.close(card.id, actor=actor(card.org_id, "U1", "はな"), outcome="other", now=clock())
     reply = await desk.from_person(pseudonym=P1, channel="line", source_key="inbox:3", text="また", media=None,
                                    command=None, language="ja", now=clock())
     assert reply.after == "start"
@@ -155,20 +152,20 @@ async def test_transfer_moves_the_case_and_hides_the_summary_without_consent(des
     await desk.handoff(pseudonym=P1, channel="line", handoff=handoff(share_consent=False), now=clock())
     case = await cases.latest_case(P1)
     [card] = await cases.cards(case.id)
-    await desk.accept(card.id, counselor_id="U1", counselor_name="はな", now=clock())
-    options = await desk.transfer_options(card.id, now=clock())
+    await desk.accept(card.id, actor=actor(card.org_id, "U1", "はな"), now=clock())
+    options = await desk.transfer_options(card.id, actor=actor(card.org_id, "U1", "はな"), now=clock())
     assert [o for o, _ in options] == [{"alpha": "beta", "beta": "alpha"}[card.org_id]]
-    moved = await desk.transfer(card.id, counselor_id="U1", counselor_name="はな", to_org=options[0][0], now=clock())
+    moved = await desk.transfer(card.id, actor=actor(card.org_id, "U1", "はな"), to_org=options[0][0], now=clock())
     assert moved.ok and moved.case.status == "queued" and moved.case.org_id == options[0][0]
     first, second = await cases.cards(case.id)
     assert first.state == "moved" and second.via == "transfer" and not moved.case.share_consent
-    late = await desk.accept(first.id, counselor_id="U2", counselor_name="x", now=clock())
+    late = await desk.accept(first.id, actor=actor(first.org_id, "U2", "x"), now=clock())
     assert not late.ok and "別の団体" in late.notice
-    assert (await desk.accept(second.id, counselor_id="U3", counselor_name="ゆき", now=clock())).ok
+    assert (await desk.accept(second.id, actor=actor(second.org_id, "U3", "ゆき"), now=clock())).ok
 
 
 async def test_overflow_after_the_response_time(desk, cases, store, clock):
-    await desk._open(pseudonym=P1, channel="line", answers=handoff().answers, urgent=False, language="ja",
+    await desk.person.open_case(pseudonym=P1, channel="line", answers=handoff().answers, urgent=False, language="ja",
                      risk=(0, ()), prefer="alpha", via="route", now=clock())
     case = await cases.latest_case(P1)
     assert case.org_id == "alpha"
@@ -202,7 +199,7 @@ async def test_no_partner_open_gives_hotlines_next_opening_and_keeps_a_message(c
     case = await cases.case(case.id)
     assert case.org_id == "asa"
     ops = [op for p, op in await outbox(store) if p == f"desk:{case.id}"]
-    assert ops[0]["op"] == "post_card" and "朝また来ます" in ops[1]["text"]
+    assert ops[0]["op"] == "opened" and "朝また来ます" in ops[1]["text"]
 
 
 async def test_risk_words_raise_priority_mark_the_card_and_send_lines_while_waiting(desk, cases, clock):
@@ -220,11 +217,12 @@ async def test_risk_words_raise_priority_mark_the_card_and_send_lines_while_wait
 
 
 async def test_urgent_and_risky_cases_come_first_but_waiting_catches_up(desk, cases, clock):
-    await desk._open(pseudonym=P1, channel="line", answers=handoff().answers, urgent=False, language="ja",
+    await desk.person.open_case(pseudonym=P1, channel="line", answers=handoff().answers, urgent=False, language="ja",
                      risk=(0, ()), prefer="alpha", via="route", now=clock())
-    await desk._open(pseudonym=P2, channel="line", answers=handoff().answers, urgent=True, language="ja",
+    await desk.person.open_case(pseudonym=P2, channel="line", answers=handoff().answers, urgent=True, language="ja",
                      risk=(0, ()), prefer="alpha", via="route", now=clock())
     calm, urgent = await cases.latest_case(P1), await cases.latest_case(P2)
-    assert await desk.position(urgent, clock()) == 1 and await desk.position(calm, clock()) == 2
-    later = clock() + __import__("datetime").timedelta(minutes=101)
-    assert await desk.position(calm, later) == 2  # both waited: urgent stays ahead
+    queued = await cases.queued()
+    assert position(urgent, queued, clock()) == 1 and position(calm, queued, clock()) == 2
+    later = clock() + timedelta(minutes=101)
+    assert position(calm, queued, later) == 2  # both waited: urgent stays ahead

@@ -14,8 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
-from bot.slack.mount import DESK
+from bot.app import SERVICES, create_app
 from tests.bot.conftest import Service, settings_for
 from tests.desk.conftest import DIRECTORY
 from tests.fakes.slack_api import FakeSlack
@@ -93,7 +92,7 @@ class SlackService(Service):
 
     @property
     def desk(self):
-        return self.client.server.app[DESK]
+        return self.client.server.app[SERVICES].desk
 
 
 @pytest.fixture

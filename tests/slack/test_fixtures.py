@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import STORE
+from bot.app import SERVICES
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "slack"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"Slack fixtures not present at {FIXTURES}")
@@ -21,7 +21,7 @@ def load(name: str, event_id: str) -> bytes:
 
 
 async def _inbox(service) -> int:
-    counts = await service.client.server.app[STORE].counts()
+    counts = await service.client.server.app[SERVICES].store.counts()
     return counts.get("inbox_total", counts["inbox_pending"])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.app import SERVICES
 from tests.bot.conftest import event
 from tests.slack.conftest import dm, event_body, thread_message
 
@@ -168,7 +169,7 @@ async def test_bad_signature_and_old_timestamp_are_refused(service):
     assert response.status == 401
     response = await service.slack_post(raw, at=1_000_000_000)  # far outside the 5-minute window
     assert response.status == 401
-    assert (await service.client.server.app[__import__("bot.app").app.STORE].counts())["inbox_pending"] == 0
+    assert (await service.client.server.app[SERVICES].store.counts())["inbox_pending"] == 0
 
 
 async def test_slack_429_is_retried_after_retry_after(service):

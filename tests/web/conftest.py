@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import DISPATCHER, OUTBOX, STORE, create_app
+from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import Clock
 
@@ -112,13 +112,13 @@ class WebService:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline:
-            await self.app[DISPATCHER].join()
-            store, pump = self.app[STORE], self.app[OUTBOX]
+            await self.app[SERVICES].dispatcher.join()
+            store, pump = self.app[SERVICES].store, self.app[SERVICES].pump
             if ((await store.counts())["inbox_pending"] == 0 and not pump.busy
                     and not await store.due_outbox(self.clock())):
                 return
             await asyncio.sleep(0.02)
-        raise AssertionError(f"not settled: {await self.app[STORE].counts()}")
+        raise AssertionError(f"not settled: {await self.app[SERVICES].store.counts()}")
 
 
 def web_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -11,7 +11,7 @@ import asyncio
 
 import pytest
 
-from bot.web.mount import WEB_CHAT
+from bot.app import SERVICES
 from tests.browser import needs_chromium
 from tests.web.conftest import INTAKE
 
@@ -113,7 +113,7 @@ async def test_a_lost_connection_mid_conversation_loses_nothing(phone, web_servi
     await page.get_by_text("ほかにもあれば選んでください").wait_for()
 
     # 2. the server closes the socket; the page reconnects and an answer sent meanwhile arrives
-    await web_service.app[WEB_CHAT].drop()
+    await web_service.app[SERVICES].web_chat.drop()
     await page.locator("#choices").get_by_role("button", name=INTAKE[2], exact=True).click()
     await page.get_by_text("年代を教えてください").wait_for(timeout=15_000)
 

@@ -7,13 +7,12 @@ import json
 
 import aiohttp
 
-from bot.app import METRICS, STORE
-from bot.web.mount import WEB_MAILBOX
+from bot.app import SERVICES
 from tests.web.conftest import INTAKE, client_id
 
 
 async def _inbox_total(service) -> int:
-    return (await service.app[STORE].counts())["inbox_total"]
+    return (await service.app[SERVICES].store.counts())["inbox_total"]
 
 
 async def test_the_greeting_comes_unasked_and_the_intake_completes(web_service):
@@ -27,7 +26,7 @@ async def test_the_greeting_comes_unasked_and_the_intake_completes(web_service):
         await chat.acked(sent)
         await chat.bot_line_after(chat.last_seq)
     assert "相談員につなぎます" in chat.bot_texts[-1]
-    rendered = web_service.app[METRICS].render().decode()
+    rendered = web_service.app[SERVICES].metrics.render().decode()
     assert 'tsunagu_handoffs_total{channel="web"} 1.0' in rendered
     # the person's own lines come back numbered too, between the bot's
     mine = [f for f in chat.lines if f["from"] == "person"]
@@ -65,7 +64,7 @@ async def test_the_mailbox_replays_what_a_closed_page_missed(web_service):
     await chat.acked(sent)
     await chat.close()  # gone before the answer is delivered
     await web_service.settle()
-    box = web_service.app[WEB_MAILBOX]
+    box = web_service.app[SERVICES].web_mailbox
     assert await box.last_seq(next(iter(await _pseudonyms(web_service)))) > seen + 1
 
     back = await web_service.open(chat.token, last_seq=seen)
@@ -80,7 +79,7 @@ async def test_the_mailbox_replays_what_a_closed_page_missed(web_service):
 async def _pseudonyms(service) -> set[str]:
     from sqlalchemy import text
 
-    async with service.app[STORE]._db.read() as conn:
+    async with service.app[SERVICES].store._db.read() as conn:
         return {r[0] for r in await conn.execute(text("SELECT pseudonym FROM web_mailbox"))}
 
 

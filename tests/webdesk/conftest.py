@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import DESK, create_app
+from bot.app import SERVICES, create_app
 from storage import open_database
 from storage.desk_users import DeskUsers
 from tests.fakes.clock import START, Clock
@@ -123,7 +123,7 @@ async def intake(service: WebService, token: str | None = None):
         await chat.acked(sent)
         await chat.bot_line_after(chat.last_seq)
     await service.settle()
-    cases = service.app[DESK].cases
+    cases = service.app[SERVICES].desk.cases
     for _ in range(100):
         queued = await cases.queued()
         if queued:

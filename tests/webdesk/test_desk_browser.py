@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.app import DESK
+from bot.app import SERVICES
 from tests.browser import needs_chromium
 from tests.web.conftest import INTAKE
 from tests.webdesk.conftest import PASSWORD
@@ -37,7 +37,7 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
         await _until(person, f"document.querySelectorAll('#log li').length >= {before + 2}")
     await person.get_by_text("これから相談員につなぎます").wait_for()
     for _ in range(100):
-        queued = await desk_service.app[DESK].cases.queued()
+        queued = await desk_service.app[SERVICES].desk.cases.queued()
         if queued:
             break
         await asyncio.sleep(0.05)
@@ -90,7 +90,7 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
     await desk.get_by_role("button", name="終了する / Close").click()
     await desk.locator("#case").wait_for(state="hidden")
     await person.get_by_text("相談を終了しました", exact=False).first.wait_for()
-    assert (await desk_service.app[DESK].cases.case(case.id)).status == "closed"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "closed"
     assert await person.get_by_text("次回フォロー予定").count() == 0, "a note never reaches the person"
     await office.close()
     await phone.close()

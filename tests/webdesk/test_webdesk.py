@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.app import DESK
+from bot.app import SERVICES
 from storage import open_database
 from storage.cases import NewCard
 from storage.desk_users import DeskUserError, DeskUsers, csrf_token, hash_password, verify_password
@@ -90,9 +90,9 @@ async def test_a_post_without_the_csrf_token_or_from_another_origin_is_refused(c
     cross = await c.session.post(c.base + f"/desk/api/cases/{case.id}/accept", json={},
                                  headers={"X-CSRF-Token": c.csrf, "Origin": "https://evil.example"})
     assert cross.status == 403
-    assert (await desk_service.app[DESK].cases.case(case.id)).status == "queued"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "queued"
     assert (await c.post(f"/desk/api/cases/{case.id}/accept")).status == 200
-    assert (await desk_service.app[DESK].cases.case(case.id)).status == "active"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "active"
 
 
 async def test_another_organizations_counselor_cannot_see_or_act_on_the_case(counselors, desk_service):
@@ -106,7 +106,7 @@ async def test_another_organizations_counselor_cannot_see_or_act_on_the_case(cou
                          ("close", {"outcome": "resolved"}), ("release", {}), ("transfer", {"to": other})):
         assert (await outsider.post(f"/desk/api/cases/{case.id}/{action}", body)).status == 404, action
     assert (await outsider.get("/desk/api/cases/999999")).status == 404
-    assert (await desk_service.app[DESK].cases.case(case.id)).status == "queued"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "queued"
 
 
 async def test_accept_chat_note_and_close_with_html_kept_as_text(counselors, desk_service):
@@ -136,7 +136,7 @@ async def test_accept_chat_note_and_close_with_html_kept_as_text(counselors, des
     assert not any("要フォロー" in m["text"] for f in chat.lines for m in f["messages"]), "a note is never relayed"
     assert (await c.post(f"/desk/api/cases/{case.id}/close", {"outcome": "nonsense"})).status == 400
     assert (await c.post(f"/desk/api/cases/{case.id}/close", {"outcome": "resolved"})).status == 200
-    assert (await desk_service.app[DESK].cases.case(case.id)).outcome == "resolved"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).outcome == "resolved"
     assert (await c.get(f"/desk/api/cases/{case.id}")).status == 404  # closed: off the desk
 
 
@@ -153,7 +153,7 @@ async def test_only_the_owner_closes_and_release_and_transfer_work(counselors, d
         assert (await b.sign_in(org, users[org][1])).status == 200
         assert (await b.post(f"/desk/api/cases/{case.id}/close", {"outcome": "resolved"})).status == 409
     assert (await a.post(f"/desk/api/cases/{case.id}/release")).status == 200
-    assert (await desk_service.app[DESK].cases.case(case.id)).status == "queued"
+    assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "queued"
     assert (await a.post(f"/desk/api/cases/{case.id}/accept")).status == 200
     view = await (await a.get(f"/desk/api/cases/{case.id}")).json()
     assert [t["id"] for t in view["transfer_to"]] == [other]
@@ -170,20 +170,20 @@ async def test_a_web_counselor_and_another_race_to_accept_and_exactly_one_wins(c
     a, b = counselors(), counselors()
     assert (await a.sign_in(case.org_id, users[0])).status == 200
     assert (await b.sign_in(case.org_id, users[1])).status == 200
-    card = (await desk_service.app[DESK].cases.cards(case.id))[-1]
+    card = (await desk_service.app[SERVICES].desk.cases.cards(case.id))[-1]
     results = await asyncio.gather(
         a.post(f"/desk/api/cases/{case.id}/accept"),
         b.post(f"/desk/api/cases/{case.id}/accept"),
-        desk_service.app[DESK].accept(card.id, counselor_id="U-SLACK", counselor_name="スラック", now=START),
+        desk_service.app[SERVICES].desk.accept(card.id, counselor_id="U-SLACK", counselor_name="スラック", now=START),
     )
     web_wins = [r.status for r in results[:2]].count(200)
     assert web_wins + results[2].ok == 1
-    final = await desk_service.app[DESK].cases.case(case.id)
+    final = await desk_service.app[SERVICES].desk.cases.case(case.id)
     assert final.status == "active" and final.counselor_name in (*users, "スラック")
 
 
 async def test_the_queue_is_ordered_by_priority_then_waiting_time(counselors, desk_service):
-    cases = desk_service.app[DESK].cases
+    cases = desk_service.app[SERVICES].desk.cases
     now = desk_service.clock()
     opened = {}
     for name, priority, minutes_ago in (

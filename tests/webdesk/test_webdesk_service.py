@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from bot.app import DATABASE, DESK, HANDOFF
+from bot.app import SERVICES
 from bot.desk import Desk
 from bot.settings import Settings
 from bot.webdesk.mount import create_demo_user, on_embedded_defaults
@@ -18,13 +18,13 @@ from tests.webdesk.conftest import intake
 
 
 async def test_a_case_for_a_web_desk_partner_has_no_slack_card(desk_service):
-    assert isinstance(desk_service.app[HANDOFF], Desk), "a desk account exists: the desk takes handoffs"
+    assert isinstance(desk_service.app[SERVICES].port, Desk), "a desk account exists: the desk takes handoffs"
     _, case = await intake(desk_service)
     assert case.org_id in ("hikari", "hoshi")
-    cards = await desk_service.app[DESK].cases.cards(case.id)
+    cards = await desk_service.app[SERVICES].desk.cases.cards(case.id)
     assert [(c.org_id, c.slack_channel, c.state) for c in cards] == [(case.org_id, "", "open")]
     outbox = OutboxRow.__table__
-    async with desk_service.app[DATABASE].read() as conn:
+    async with desk_service.app[SERVICES].database.read() as conn:
         slack = (await conn.execute(select(func.count()).select_from(outbox).where(
             outbox.c.channel == "slack-desk"))).scalar_one()
     assert slack == 0

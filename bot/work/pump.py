@@ -10,48 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from datetime import datetime
 
 from storage import OutboxItem, Store
 
-from .metrics import Metrics
+from ..metrics import Metrics
+from .sending import ChannelSender, Refused, Retry, Sent, backoff
 
 log = logging.getLogger(__name__)
-
-MAX_BACKOFF = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Sent:
-    method: str  # "reply", "push", ...
-
-
-@dataclass(frozen=True)
-class Retry:
-    reason: str  # a short code, never text from the platform or the person
-    reply_token_spent: bool = False
-    after: timedelta | None = None  # None: exponential backoff; timedelta(0): at once
-
-
-@dataclass(frozen=True)
-class Refused:
-    reason: str
-
-
-Result = Sent | Retry | Refused
-
-
-class ChannelSender(Protocol):
-    async def send(self, item: OutboxItem, address: str | None) -> Result: ...
-
-
-def backoff(attempts: int) -> timedelta:
-    seconds = min(MAX_BACKOFF.total_seconds(), 2.0 ** min(attempts, 12))
-    return timedelta(seconds=seconds * random.uniform(0.8, 1.2))
 
 
 class OutboxPump:

@@ -1,0 +1,218 @@
+"""The counselor's side of the desk: accept, say, note, release, close, transfer, take over, and
+reading a case. Every call names its `Actor`, and the rules of policy.py decide, here, for both
+front ends; a front end only translates and shows."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.cases import Card, Case, CaseConflict, CaseMessage, Emit
+
+from . import notices
+from . import texts as T
+from .parts import DeskParts, message, yes_no
+from .partners import has_desk, request_for
+from .policy import Action, Actor, refusal
+from .queue import in_order
+
+OUTCOMES = ("resolved", "referred", "no_reply", "other")
+FOLLOWUP_DAYS = (3, 7)  # the check-ins a counselor may offer at Close (besides none)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """The outcome of a counselor's action; `notice` is shown to that counselor only."""
+
+    ok: bool
+    notice: str | None = None
+    case: Case | None = None
+    reason: str | None = None  # why not, as a code (policy.py, CaseStore.accept)
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as one counselor may read it."""
+
+    card: Card
+    case: Case
+    messages: tuple[CaseMessage, ...]
+
+
+class CounselorSide:
+    def __init__(self, parts: DeskParts) -> None:
+        self.p = parts
+
+    # -- finding cards and checking the rules ----------------------------------------------------
+
+    async def _load(self, card_id: int) -> tuple[Card | None, Case | None]:
+        card = await self.p.cases.card(card_id)
+        case = await self.p.cases.case(card.case_id) if card else None
+        return card, case
+
+    def _refused(self, reason: str, case: Case | None) -> ActionResult:
+        if reason == "taken" and case is not None and case.status == "active":
+            text = T.counselor("taken", name=case.counselor_name or "?")
+        elif reason == "not_yours" and case is not None:
+            text = T.counselor("taken", name=case.counselor_name or "?") + "\n" + T.counselor("not_yours")
+        elif reason == "capacity" and case is not None:
+            text = T.counselor("capacity", capacity=self.p.partners.capacity(case.org_id or ""))
+        else:
+            text = T.counselor(reason if reason in T.COUNSELOR else "unknown")
+        return ActionResult(False, text, case, reason)
+
+    async def _checked(self, actor: Actor, action: Action, card_id: int
+                       ) -> tuple[Card, Case, None] | tuple[None, Case | None, ActionResult]:
+        card, case = await self._load(card_id)
+        reason = refusal(actor, action, case, card)
+        if reason is not None or card is None or case is None:
+            return None, case, self._refused(reason or "unknown", case if reason != "unknown" else None)
+        return card, case, None
+
+    async def _change(self, attempt: Callable[[], Awaitable[Case]]) -> ActionResult:
+        try:
+            case = await attempt()
+        except CaseConflict:
+            return ActionResult(False, T.counselor("moved"), None, "moved")
+        self.p.wake()
+        return ActionResult(True, None, case)
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    async def open_cases(self, actor: Actor, now: datetime) -> tuple[list[tuple[Card, Case]], list[tuple[Card, Case]]]:
+        """(waiting, in conversation) at the actor's partner: waiting in queue order."""
+        found = []
+        for card_id, case_id in await self.p.cases.open_cards(actor.org_id):
+            card, case = await self.p.cases.card(card_id), await self.p.cases.case(case_id)
+            if card and case and case.org_id == actor.org_id and case.status in ("queued", "active"):
+                found.append((card, case))
+        by_case = {case.id: (card, case) for card, case in found}
+        waiting = [by_case[c.id] for c in in_order((c for _, c in found if c.status == "queued"), now)]
+        active = sorted((x for x in found if x[1].status == "active"), key=lambda x: x[1].id)
+        return waiting, active
+
+    async def view(self, actor: Actor, card_id: int) -> CaseView | None:
+        card, case, refused = await self._checked(actor, "view", card_id)
+        if refused is not None or card is None or case is None:
+            return None
+        return CaseView(card=card, case=case, messages=tuple(await self.p.cases.messages(case.id)))
+
+    async def card_of_case(self, actor: Actor, case_id: int) -> Card | None:
+        """The actor's partner's card of a case, if that partner may read it."""
+        for card in reversed(await self.p.cases.cards(case_id)):
+            if card.org_id == actor.org_id:
+                card_, case, refused = await self._checked(actor, "view", card.id)
+                return card_ if refused is None else None
+        return None
+
+    # -- acting ------------------------------------------------------------------------------------
+
+    async def accept(self, card_id: int, *, actor: Actor, now: datetime) -> ActionResult:
+        card, case, refused = await self._checked(actor, "accept", card_id)
+        if refused is not None or card is None:
+            return refused or self._refused("unknown", None)
+
+        def build(c: Case) -> Emit:
+            return Emit(person=(message(T.person("joined", c.language, name=actor.name)),),
+                        desk=self.p.card_notices(card, T.counselor("joined", name=actor.name)))
+
+        result = await self.p.cases.accept(card_id, counselor_id=actor.id, counselor_name=actor.name,
+                                           capacity=self.p.partners.capacity(card.org_id), build=build, now=now)
+        if not result.won:
+            return self._refused(result.reason or "unknown", result.case)
+        self.p.wake()
+        return ActionResult(True, None, result.case)
+
+    async def take_over(self, card_id: int, *, actor: Actor, now: datetime) -> ActionResult:
+        """A supervisor takes a colleague's case; the person is told who is with them now."""
+        card, case, refused = await self._checked(actor, "take_over", card_id)
+        if refused is not None or card is None or case is None:
+            return refused or self._refused("unknown", None)
+        before = case.counselor_id
+        return await self._change(lambda: self.p.cases.transition(
+            case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=before,
+            values={"counselor_id": actor.id, "counselor_name": actor.name},
+            build=lambda c: Emit(person=(message(T.person("joined", c.language, name=actor.name)),),
+                                 desk=self.p.card_notices(card, T.counselor("taken_over", name=actor.name))),
+            now=now))
+
+    async def release(self, card_id: int, *, actor: Actor, now: datetime) -> ActionResult:
+        card, case, refused = await self._checked(actor, "release", card_id)
+        if refused is not None or card is None or case is None:
+            return refused or self._refused("unknown", None)
+        return await self._change(lambda: self.p.cases.transition(
+            case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=actor.id,
+            values={"status": "queued", "counselor_id": None, "counselor_name": None,
+                    "accepted_at": None, "offered_at": now},
+            build=lambda c: Emit(person=(message(T.person("released", c.language)),),
+                                 desk=self.p.card_notices(card, T.counselor("released", name=actor.name))),
+            now=now))
+
+    async def close(self, card_id: int, *, actor: Actor, outcome: str, followup_days: int = 0,
+                    now: datetime) -> ActionResult:
+        card, case, refused = await self._checked(actor, "close", card_id)
+        if refused is not None or card is None or case is None:
+            return refused or self._refused("unknown", None)
+        outcome = outcome if outcome in OUTCOMES else "other"
+        days = followup_days if followup_days in FOLLOWUP_DAYS else None
+
+        def build(c: Case) -> Emit:
+            said = [message(T.person("closed", c.language))]
+            line = T.counselor("closed_by", name=actor.name, outcome=T.OUTCOMES[outcome])
+            if days:
+                said.append(message(T.person("followup_offer", c.language, days=days), yes_no(c.language)))
+                line += "\n" + T.counselor("followup", days=days)
+            return Emit(person=tuple(said), desk=self.p.card_notices(card, line))
+
+        return await self._change(lambda: self.p.cases.transition(
+            case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=actor.id,
+            values={"status": "closed", "outcome": outcome, "closed_at": now},
+            card_states={card.id: "closed"}, followup_days=days, build=build, now=now))
+
+    async def transfer_options(self, card_id: int, *, actor: Actor, now: datetime) -> list[tuple[str, str]]:
+        """(partner id, name) of the partners this case could go to now; none if the actor may
+        not transfer it."""
+        card, case, refused = await self._checked(actor, "transfer", card_id)
+        if refused is not None or card is None or case is None:
+            return []
+        request = request_for(case.answers, urgent=case.urgent, language=case.language)
+        ids, _ = await self.p.partners.candidates(request, now, skip=(card.org_id,))
+        return [(i, self.p.partners.name(i)) for i in ids]
+
+    async def transfer(self, card_id: int, *, actor: Actor, to_org: str, now: datetime) -> ActionResult:
+        card, case, refused = await self._checked(actor, "transfer", card_id)
+        if refused is not None or card is None or case is None:
+            return refused or self._refused("unknown", None)
+        if not has_desk(self.p.partners.get(to_org)) or to_org == card.org_id:
+            return ActionResult(False, T.counselor("no_transfer"), case, "no_transfer")
+        name = self.p.partners.name(to_org)
+
+        def build(c: Case) -> Emit:
+            return Emit(person=(message(T.person("transferred", c.language)),),
+                        desk=(*self.p.card_notices(card, T.counselor("transferred", org=name)), notices.opened()))
+
+        return await self._change(lambda: self.p.cases.transition(
+            case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=actor.id,
+            values={"status": "queued", "org_id": to_org, "counselor_id": None, "counselor_name": None,
+                    "accepted_at": None, "offered_at": now, "tried": [*case.tried, card.org_id]},
+            card_states={card.id: "moved"}, new_card=self.p.partners.card(to_org, "transfer"), build=build,
+            now=now))
+
+    async def note(self, card_id: int, *, actor: Actor, text: str, source_key: str, now: datetime) -> ActionResult:
+        """An internal note on the case: kept with its messages, never relayed to the person."""
+        card, case, refused = await self._checked(actor, "note", card_id)
+        if refused is not None or case is None:
+            return refused or self._refused("unknown", None)
+        await self.p.cases.record(case.id, direction="note", text=text, source_key=source_key, now=now)
+        return ActionResult(True, None, case)
+
+    async def say(self, card_id: int, *, actor: Actor, text: str, source_key: str, now: datetime) -> ActionResult:
+        """Relay the counselor's message to the person: only the counselor who has the case."""
+        card, case, refused = await self._checked(actor, "say", card_id)
+        if refused is not None or case is None:
+            return refused or self._refused("unknown", None)
+        await self.p.cases.record(case.id, direction="counselor", text=text, source_key=source_key,
+                                  build=lambda c: Emit(person=(message(text),)), now=now)
+        self.p.wake()
+        return ActionResult(True, None, case)

@@ -1,0 +1,115 @@
+"""The desk's periodic pass: cases that waited for no open partner, overflow to the next partner
+after its response time, queue position notices, follow-ups that are due."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from storage.cases import Case, CaseConflict, CaseMessage, Emit
+
+from . import notices
+from . import texts as T
+from .parts import DeskParts, message, yes_no
+from .partners import request_for
+from .queue import in_order
+
+log = logging.getLogger(__name__)
+
+POSITION_NOTICE_STEP = 3  # tell the person again when their place moved this much
+
+
+class Sweeps:
+    def __init__(self, parts: DeskParts) -> None:
+        self.p = parts
+
+    async def run_once(self, now: datetime | None = None) -> None:
+        now = now or self.p.clock()
+        changed = False
+        for case in await self.p.cases.queued():
+            try:
+                if case.org_id is None:
+                    changed |= await self._assign(case, now)
+                elif case.offered_at and now - case.offered_at >= timedelta(
+                        minutes=self.p.partners.response_minutes(case.org_id)):
+                    changed |= await self._overflow(case, now)
+            except CaseConflict:
+                continue
+        changed |= await self._positions(now)
+        for followup in await self.p.cases.due_followups(now):
+            changed |= await self.p.cases.move_followup(
+                followup.id, expect="scheduled", status="asked",
+                build=lambda c: Emit(person=(message(T.person("followup_ask", c.language), yes_no(c.language)),)),
+                now=now)
+        if changed:  # wake the sender only when there is something to send
+            self.p.wake()
+
+    async def run(self, every: float) -> None:
+        while True:
+            try:
+                await self.run_once()
+            except Exception as exc:
+                log.error("desk pass failed: %s", type(exc).__name__)
+            await asyncio.sleep(every)
+
+    async def _assign(self, case: Case, now: datetime) -> bool:
+        """A partner opened for a case that found none: offer it there, with what the person left."""
+        request = request_for(case.answers, urgent=case.urgent, language=case.language)
+        ids, _ = await self.p.partners.candidates(request, now)
+        if not ids:
+            return False
+        left: list[CaseMessage] = [m for m in await self.p.cases.messages(case.id) if m.direction == "person"]
+
+        def build(c: Case) -> Emit:
+            found = [notices.opened()]
+            found += [notices.said(notices.NEW_CARD, f"{c.label}: {m.text}\n{T.counselor('left_message')}")
+                      for m in left]
+            return Emit(person=(message(T.person("partner_open", c.language)),), desk=tuple(found))
+
+        await self.p.cases.transition(
+            case.id, expect_status=("queued",), expect_org=None,
+            values={"org_id": ids[0], "candidates": ids, "offered_at": now},
+            new_card=self.p.partners.card(ids[0], "route"), build=build, now=now)
+        return True
+
+    async def _overflow(self, case: Case, now: datetime) -> bool:
+        request = request_for(case.answers, urgent=case.urgent, language=case.language)
+        ids, _ = await self.p.partners.candidates(request, now, skip=(*case.tried, case.org_id or ""))
+        ordered = [c for c in case.candidates if c in ids] + [c for c in ids if c not in case.candidates]
+        if not ordered:
+            return False
+        target = ordered[0]
+        card = await self.p.open_card(case)
+        minutes = self.p.partners.response_minutes(case.org_id)
+        line = T.counselor("overflowed", minutes=minutes, org=self.p.partners.name(target))
+        await self.p.cases.transition(
+            case.id, expect_status=("queued",), expect_org=case.org_id,
+            values={"org_id": target, "offered_at": now, "tried": [*case.tried, case.org_id]},
+            card_states={card.id: "moved"} if card else None, new_card=self.p.partners.card(target, "overflow"),
+            build=lambda c: Emit(desk=(*self.p.card_notices(card, line), notices.opened())), now=now)
+        log.info("case %s overflowed from %s to %s", case.id, case.org_id, target)
+        return True
+
+    async def _positions(self, now: datetime) -> bool:
+        changed = False
+        by_org: dict[str, list[Case]] = {}
+        for c in await self.p.cases.queued():
+            if c.org_id:
+                by_org.setdefault(c.org_id, []).append(c)
+        for cases in by_org.values():
+            for place, case in enumerate(in_order(cases, now), 1):
+                if abs(place - (case.told_position or 1)) < POSITION_NOTICE_STEP:
+                    continue
+                minutes = max(1, place * self.p.partners.response_minutes(case.org_id))
+                try:
+                    await self.p.cases.transition(
+                        case.id, expect_status=("queued",), expect_org=case.org_id,
+                        values={"told_position": place},
+                        build=lambda c, p=place, m=minutes: Emit(
+                            person=(message(T.person("position", c.language, position=p, minutes=m)),)),
+                        now=now)
+                    changed = True
+                except CaseConflict:
+                    continue
+        return changed
