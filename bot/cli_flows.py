@@ -163,7 +163,7 @@ def _interactive(flow: Flow, language: str | None) -> int:
           "Ctrl-D to quit")
     turn = start(flow, now=now, language=language)
     print("\n".join(render_turn(turn)))
-    while turn.session["status"] == "active":
+    while turn.session.status == "active":
         try:
             line = input("you: ")
         except EOFError:
