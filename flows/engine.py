@@ -71,19 +71,10 @@ class Handoff:
     language: str
 
 
-@dataclass(frozen=True)
-class Ended:
-    """The conversation is over: "completed", "stopped" or "expired"."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Urgent:
-    """A danger answer was just given: mark the case urgent now, before the intake ends."""
-
-
-Effect = Handoff | Ended | Urgent
+# The only effect: what the host must do that the session cannot say. That a conversation ended
+# (and why) is the session's status and end_reason; that it is urgent is answers["urgent"], which
+# the Handoff carries to the desk.
+Effect = Handoff
 
 
 @dataclass(frozen=True)
@@ -155,7 +146,6 @@ def tick(flow: m.Flow, session: Session, *, now: datetime) -> Turn:
     if now >= s.last_activity + flow.expire_after:
         out.say(_msg(flow, s, "goodbye"))
         s = s.ended("expired")
-        out.effects.append(Ended("expired"))
     elif not s.reminded and now >= s.last_activity + flow.reminder_after:
         question = _question(flow, s, flow.step(s.step))
         out.add(Message(_msg(flow, s, "reminder"), question.choices))
@@ -233,7 +223,7 @@ def _run(flow: m.Flow, s: Session, step_id: str | None, out: _Out) -> Session:
         elif isinstance(step, m.SetValues):
             for var, value in step.values:
                 if var == "urgent" and value is True:
-                    s = _mark_urgent(s, out)
+                    s = _mark_urgent(s)
                 s = _answer(s, var, freeze(value))
             step_id = step.next
         elif isinstance(step, m.Branch):
@@ -251,14 +241,11 @@ def _run(flow: m.Flow, s: Session, step_id: str | None, out: _Out) -> Session:
         elif isinstance(step, m.End):
             if step.text is not None:
                 out.say(_t(flow, s, step.text))
-            out.effects.append(Ended(step.reason))
             return s.ended(step.reason)
     raise FlowError("the flow went round without asking anything")  # pragma: no cover
 
 
-def _mark_urgent(s: Session, out: _Out) -> Session:
-    if s.answers.get("urgent") is not True:
-        out.effects.append(Urgent())
+def _mark_urgent(s: Session) -> Session:
     return _answer(s, "urgent", True)
 
 
@@ -353,7 +340,6 @@ def _command(flow: m.Flow, text: str) -> m.Command | None:
 def _apply_command(flow: m.Flow, s: Session, step: m.Step, command: m.Command, out: _Out) -> Session:
     if command.action == "stop":
         out.say(_t(flow, s, command.text) if command.text else _msg(flow, s, "stopped"))
-        out.effects.append(Ended("stopped"))
         return s.ended("stopped")
     if command.action == "restart":
         out.say(_t(flow, s, command.text) if command.text else _msg(flow, s, "restarted"))
@@ -408,7 +394,7 @@ def _answer_choice(flow: m.Flow, s: Session, step: m.Ask, text: str, out: _Out) 
         return _finish_multiple(flow, s, step, out)
     assert choice is not None
     if choice.urgent and step.multiple:
-        s = _mark_urgent(s, out)
+        s = _mark_urgent(s)
     if step.multiple:
         if choice.key not in pending.picked:
             s = replace(s, pending=replace(pending, picked=(*pending.picked, choice.key)))
@@ -419,7 +405,7 @@ def _answer_choice(flow: m.Flow, s: Session, step: m.Ask, text: str, out: _Out) 
     if step.save_as:
         s = _answer(s, step.save_as, choice.value)
     if choice.urgent:
-        s = _mark_urgent(s, out)
+        s = _mark_urgent(s)
     if step.sets_language and choice.key in flow.languages:
         s = replace(s, language=choice.key)
     return _run(flow, s, choice.next or step.next, out)

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from flows import FlowError, load_bundled
-from flows.engine import Choice, Ended, Handoff, Input, Message, Turn, Urgent, resume, start, tick
+from flows.engine import Choice, Handoff, Input, Message, Turn, resume, start, tick
 from flows.errors import SessionClosed, SessionMismatch
 from flows.session import Pending, Session
 
@@ -78,8 +78,8 @@ def test_branch_and_end() -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), "赤")
     assert turn.messages == (Message("さようなら"),)
-    assert turn.effects == (Ended("completed"),)
-    assert turn.session.status == "ended" and turn.wake_at is None
+    assert turn.effects == ()
+    assert (turn.session.status, turn.session.end_reason, turn.wake_at) == ("ended", "completed", None)
 
 
 def test_text_question_checks_then_set_and_handoff() -> None:
@@ -101,10 +101,10 @@ def test_text_question_checks_then_set_and_handoff() -> None:
     assert skipped.effects[0].answers["name"] is None
 
 
-def test_urgent_choice_emits_urgent_at_once_and_marks_the_handoff() -> None:
+def test_urgent_choice_marks_the_answers_at_once_and_the_handoff() -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), "3")
-    assert turn.effects == (Urgent(),)
+    assert turn.effects == ()
     assert turn.session.answers["urgent"] is True
     done = say(flow, turn, "bob")
     assert done.effects[0].urgent is True
@@ -114,8 +114,8 @@ def test_stop_command_after_nfkc_and_case_folding() -> None:
     flow = mini()
     for word in ("やめる", "STOP", "ｓｔｏｐ", " stop "):
         turn = say(flow, start(flow, now=T0), word)
-        assert turn.effects == (Ended("stopped"),)
-        assert turn.session.status == "ended"
+        assert turn.effects == ()
+        assert (turn.session.status, turn.session.end_reason) == ("ended", "stopped")
         assert turn.messages[0].text.startswith("ここで終わりにします")
 
 
@@ -197,7 +197,7 @@ def test_reminder_once_then_expiry_with_goodbye() -> None:
     again = tick(flow, reminded.session, now=T0 + timedelta(minutes=30))
     assert again.messages == ()  # only one reminder
     gone = tick(flow, again.session, now=T0 + timedelta(hours=1))
-    assert gone.effects == (Ended("expired"),)
+    assert gone.effects == () and gone.session.end_reason == "expired"
     assert gone.messages[0].text.startswith("しばらくお返事がなかったので")
     assert gone.session.status == "ended" and gone.wake_at is None
     assert tick(flow, gone.session, now=T0 + timedelta(hours=9)).messages == ()
@@ -216,7 +216,7 @@ def test_activity_resets_the_timers() -> None:
 def test_late_tick_expires_without_a_reminder_first() -> None:
     flow = mini()
     gone = tick(flow, start(flow, now=T0).session, now=T0 + timedelta(days=1))
-    assert gone.effects == (Ended("expired"),) and len(gone.messages) == 1
+    assert gone.session.end_reason == "expired" and len(gone.messages) == 1
 
 
 # -- the bundled intake ------------------------------------------------------------------------
