@@ -19,9 +19,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from .build import parse_duration
 from .engine import MEDIA_KINDS, Handoff, Input, Turn, resume, start, tick
 from .errors import FlowError, SessionClosed
-from .loader import parse_duration
 from .model import Flow
 from .session import Session
 
