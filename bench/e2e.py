@@ -37,7 +37,7 @@ def expected_script() -> list[tuple[str, list[str]]]:
     turn = flow_start(flow, now=now)
     script = [("こんにちは", [m.text for m in turn.messages])]
     answers = iter(ANSWERS)
-    while turn.session["status"] == "active":
+    while turn.session.status == "active":
         answer = next(answers, None) or turn.messages[-1].choices[0].label
         turn = resume(flow, turn.session, Input(text=answer), now=now)
         script.append((answer, [m.text for m in turn.messages]))

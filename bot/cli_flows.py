@@ -162,8 +162,8 @@ def _interactive(flow: Flow, language: str | None) -> int:
     print(f"# flow {flow.id} (version {flow.version}); type a number or text, [wait 40m] to let time pass, "
           "Ctrl-D to quit")
     turn = start(flow, now=now, language=language)
-    print("\n".join(render_turn(turn)))
-    while turn.session["status"] == "active":
+    print("\n".join(render_turn(turn, before=None)))
+    while turn.session.status == "active":
         try:
             line = input("you: ")
         except EOFError:
@@ -176,16 +176,17 @@ def _interactive(flow: Flow, language: str | None) -> int:
             continue
         if action is None:
             continue
+        before = turn.session
         if action.kind == "wait":
             now += action.wait or timedelta(0)
-            turn = tick(flow, turn.session, now=now)
+            turn = tick(flow, before, now=now)
         else:
             now += STEP_TIME
             try:
-                turn = resume(flow, turn.session, Input(text=action.text, media=action.media), now=now)
+                turn = resume(flow, before, Input(text=action.text, media=action.media), now=now)
             except SessionClosed:  # pragma: no cover - the loop stops first
                 break
-        print("\n".join(render_turn(turn)))
+        print("\n".join(render_turn(turn, before=before)))
     return 0
 
 

@@ -15,12 +15,12 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from flows import Flow, engine
+from flows import Flow, FlowError, Session, engine
 from flows.engine import Handoff, Input, Message, Turn
 from flows.versions import FlowVersions, UnknownVersion
-from storage import ConcurrentUpdate, InboxItem, Keyring, Outgoing, Store
+from storage import ConcurrentUpdate, InboxItem, Keyring, Outgoing, Store, StoredSession
 
 from . import texts
 from .events import Inbound
@@ -209,77 +209,86 @@ class Dispatcher:
     async def _person(self, pseudonym: str, *, inbound: Inbound, item: InboxItem) -> str:
         now = self.clock()
         stored = await self.store.load_session(pseudonym)
-        state = stored.state if stored else None
+        session = self._session_of(stored)
         version = stored.version if stored else None
-        status = state.get("status") if state else None
 
         if inbound.kind == "unfollow":
             if stored is None:
                 await self.store.mark_event_done(item.id, now=now)
                 return "unfollow"
             from_person = getattr(self.handoff_sink, "from_person", None)
-            if status == "handoff" and from_person is not None:
+            if session is not None and session.status == "handoff" and from_person is not None:
                 # The person blocked the account: the desk ends the case and tells the counselor,
                 # who would otherwise go on writing to someone who can no longer read it.
                 await from_person(
                     pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=None,
-                    media=None, command="stop", language=state.get("language"), now=now,
+                    media=None, command="stop", language=session.language, now=now,
                 )
-            await self._commit(pseudonym, version, None, (), inbound, item, now)
+            await self._commit(pseudonym, version, None, None, (), inbound, item, now)
             return "unfollow"
         if inbound.kind not in ("message", "follow"):
             await self.store.mark_event_done(item.id, now=now)
             return "ignored"
 
-        flow = self._flow_of(state) if status in ("active", "handoff") else None
-        if inbound.kind == "follow" or flow is None:
+        flow = self._flow_of(session) if session is not None and session.status in ("active", "handoff") else None
+        if inbound.kind == "follow" or flow is None or session is None:
             await self.store.remember_address(
                 channel=inbound.channel, pseudonym=pseudonym, platform_user_id=inbound.address, now=now
             )
             turn = engine.start(self.flows.current(INTAKE), now=now)
-        elif status == "handoff":
-            turn = await self._from_person(pseudonym, flow, state, inbound, item, now)
+        elif session.status == "handoff":
+            turn = await self._from_person(pseudonym, flow, session, inbound, item, now)
             if turn is None:  # the desk let go of this person: this message starts a new intake
                 await self.store.remember_address(
                     channel=inbound.channel, pseudonym=pseudonym, platform_user_id=inbound.address, now=now
                 )
-                turn = engine.start(self.flows.current(INTAKE), now=now, language=state.get("language"))
+                turn = engine.start(self.flows.current(INTAKE), now=now, language=session.language)
         else:
-            turn = engine.resume(flow, state, Input(text=inbound.text, media=inbound.media), now=now)
+            turn = engine.resume(flow, session, Input(text=inbound.text, media=inbound.media), now=now)
             turn = await self._screened(pseudonym, inbound, turn, now)
 
-        await self._commit(pseudonym, version, turn, turn.messages, inbound, item, now)
+        await self._commit(pseudonym, version, *_kept(turn), turn.messages, inbound, item, now)
         for effect in turn.effects:
             if isinstance(effect, Handoff):
                 await self.handoff_sink.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
         return "answered"
 
-    def _flow_of(self, state: dict) -> Flow | None:
+    def _flow_of(self, session: Session) -> Flow | None:
         """The flow version a session is pinned to; None if this process no longer holds it."""
         try:
-            return self.flows.for_session(state)
-        except (UnknownVersion, KeyError):
-            log.warning("flow %s version %s not held; starting over", state.get("flow_id"), state.get("version"))
+            return self.flows.for_session(session)
+        except UnknownVersion:
+            log.warning("flow %s version %s not held; starting over", session.flow_id, session.version)
+            return None
+
+    def _session_of(self, stored: StoredSession | None) -> Session | None:
+        """A person's stored session; None if there is none or it cannot be read (they start over)."""
+        if stored is None:
+            return None
+        try:
+            return Session.from_json(stored.state)
+        except FlowError as exc:
+            log.warning("stored session not readable (%s); starting over", exc)
             return None
 
     async def _from_person(
-        self, pseudonym: str, flow: Flow, state: dict, inbound: Inbound, item: InboxItem, now: datetime
+        self, pseudonym: str, flow: Flow, session: Session, inbound: Inbound, item: InboxItem, now: datetime
     ) -> Turn | None:
         """While handed off: the global commands first, then the desk (relay, position), if any."""
         from_person = getattr(self.handoff_sink, "from_person", None)
         if from_person is None:
-            return self._while_waiting(flow, state, inbound, now)
+            return self._while_waiting(flow, session, inbound, now)
         command = engine.command_for(flow, inbound.text)
         reply = await from_person(
             pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=inbound.text,
-            media=inbound.media, command=command, language=state.get("language"), now=now,
+            media=inbound.media, command=command, language=session.language, now=now,
         )
         if command in ("stop", "restart") or reply is None:
-            return self._while_waiting(flow, state, inbound, now)
+            return self._while_waiting(flow, session, inbound, now)
         if reply.after == "start":
             return None
-        session = dict(state, status="ended") if reply.after == "end" else state
-        return Turn(session=session, messages=reply.messages, effects=())
+        after = session.ended("completed") if reply.after == "end" else session
+        return Turn(session=after, messages=reply.messages, effects=())
 
     async def _screened(self, pseudonym: str, inbound: Inbound, turn: Turn, now: datetime) -> Turn:
         """Risk words during the intake: the desk may add the emergency lines to this turn."""
@@ -288,21 +297,21 @@ class Dispatcher:
             return turn
         extra = await screen(
             pseudonym=pseudonym, channel=inbound.channel, text=inbound.text,
-            language=turn.session.get("language"), now=now,
+            language=turn.session.language, now=now,
         )
         if not extra:
             return turn
         return Turn(session=turn.session, messages=(*turn.messages, *extra), effects=turn.effects)
 
-    def _while_waiting(self, flow: Flow, state: dict, inbound: Inbound, now: datetime) -> Turn:
+    def _while_waiting(self, flow: Flow, session: Session, inbound: Inbound, now: datetime) -> Turn:
         """Between the end of the intake and a counselor: a holding line, and the global commands."""
         command = engine.command_for(flow, inbound.text)
         if command == "restart":
-            return engine.start(flow, now=now, language=state.get("language"))
+            return engine.start(flow, now=now, language=session.language)
         if command == "stop":
-            ended = dict(state, status="ended")
-            return Turn(session=ended, messages=(Message(texts.text("ended", state.get("language"))),), effects=())
-        return Turn(session=state, messages=(Message(texts.text("waiting", state.get("language"))),), effects=())
+            ended = session.ended("stopped")
+            return Turn(session=ended, messages=(Message(texts.text("ended", session.language)),), effects=())
+        return Turn(session=session, messages=(Message(texts.text("waiting", session.language)),), effects=())
 
     async def _group(self, pseudonym: str, *, inbound: Inbound, item: InboxItem) -> str:
         """Groups and rooms: one short line now and then, nothing else; nothing about them is kept."""
@@ -314,26 +323,24 @@ class Dispatcher:
         ):
             await self.store.mark_event_done(item.id, now=now)
             return "ignored"
-        turn = Turn(
-            session={"group_notice_at": now.isoformat()},
-            messages=(Message(texts.text("group_only_one_to_one", None)),),
-            effects=(),
-        )
-        await self._commit(pseudonym, stored.version if stored else None, turn, turn.messages, inbound, item, now)
+        messages = (Message(texts.text("group_only_one_to_one", None)),)
+        state = {"group_notice_at": now.isoformat()}
+        await self._commit(pseudonym, stored.version if stored else None, state, None, messages, inbound, item, now)
         return "group"
 
     async def _tick(self, pseudonym: str) -> str:
         now = self.clock()
         stored = await self.store.load_session(pseudonym)
-        if stored is None or stored.state.get("status") != "active":
+        session = self._session_of(stored)
+        if stored is None or session is None or session.status != "active":
             return "tick"
-        flow = self._flow_of(stored.state)
+        flow = self._flow_of(session)
         if flow is None:
             return "tick"
-        turn = engine.tick(flow, stored.state, now=now)
-        if not turn.messages and turn.session == stored.state:
+        turn = engine.tick(flow, session, now=now)
+        if not turn.messages and turn.session == session:
             return "tick"
-        await self._commit(pseudonym, stored.version, turn, turn.messages, None, None, now)
+        await self._commit(pseudonym, stored.version, *_kept(turn), turn.messages, None, None, now)
         return "tick"
 
     # -- writing ----------------------------------------------------------------------------
@@ -342,21 +349,19 @@ class Dispatcher:
         self,
         pseudonym: str,
         version: int | None,
-        turn: Turn | None,
+        state: dict[str, Any] | None,
+        wake_at: datetime | None,
         messages: Sequence[Message],
         inbound: Inbound | None,
         item: InboxItem | None,
         now: datetime,
     ) -> None:
         channel = inbound.channel if inbound else await self._channel_of(pseudonym)
-        state = turn.session if turn else None
-        if state is not None and state.get("status") == "ended":
-            state = None  # an ended conversation is not kept
         await self.store.commit_turn(
             pseudonym=pseudonym,
             expected_version=version,
             state=state,
-            wake_at=turn.wake_at if state is not None else None,
+            wake_at=wake_at,
             outgoing=self._outgoing(channel, messages, inbound),
             inbox_id=item.id if item else None,
             now=now,
@@ -382,3 +387,10 @@ class Dispatcher:
             payload = json.dumps(batch, ensure_ascii=False).encode()
             rows.append(Outgoing(channel=channel, payload=payload, reply_token=token, reply_token_expires_at=expires))
         return rows
+
+
+def _kept(turn: Turn) -> tuple[dict[str, Any] | None, datetime | None]:
+    """What is stored of a turn's session (as JSON), and when it wakes: nothing once it ended."""
+    if turn.session.status == "ended":
+        return None, None  # an ended conversation is not kept
+    return turn.session.to_json(), turn.wake_at

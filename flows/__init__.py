@@ -9,12 +9,14 @@ from __future__ import annotations
 from .errors import FlowError, FlowValidationError, Problem, SessionClosed, SessionMismatch
 from .loader import bundled_path, load_bundled, load_flow, parse_flow
 from .model import Flow
+from .session import Session
 
 __all__ = [
     "Flow",
     "FlowError",
     "FlowValidationError",
     "Problem",
+    "Session",
     "SessionClosed",
     "SessionMismatch",
     "bundled_path",

@@ -6,21 +6,19 @@ They run after parsing, on the `Flow` values, and report at the line and column 
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING
 
 from .matching import normalize
 from .model import Ask, AskText, Branch, End, Flow, Handoff, Pos, SetValues, Step
-
-if TYPE_CHECKING:
-    from .loader import _Report
+from .report import Report
 
 QUESTIONS = (Ask, AskText)
 
 
-def run(flow: Flow, report: _Report) -> None:
+def run(flow: Flow, report: Report, *, broken_ids: frozenset[str] = frozenset()) -> None:
+    """Check `flow`; `broken_ids` are steps the builder could not build (links to them are fine)."""
     ids = {s.id for s in flow.steps}
-    _targets(flow, ids | report.broken_ids, report)
-    if report.broken_ids:
+    _targets(flow, ids | broken_ids, report)
+    if broken_ids:
         # Some steps could not be read at all; path checks on what is left would only mislead.
         _commands(flow, report)
         return
@@ -39,7 +37,7 @@ def run(flow: Flow, report: _Report) -> None:
 MAX_REPLY = 5
 
 
-def _reply_sizes(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
+def _reply_sizes(flow: Flow, ids: set[str], reachable: set[str], report: Report) -> None:
     """LINE delivers at most 5 messages per reply; warn where the steps between questions say more."""
 
     def longest(step_id: str, seen: frozenset[str]) -> int:
@@ -68,7 +66,7 @@ def _edges(flow: Flow, step: Step, ids: set[str]) -> list[str]:
     return [target for target, _ in flow.successors(step) if target in ids]
 
 
-def _targets(flow: Flow, ids: set[str], report: _Report) -> None:
+def _targets(flow: Flow, ids: set[str], report: Report) -> None:
     def check(step: Step, target: str | None, pos: Pos | None, what: str) -> None:
         if target is None or target in ids:
             return
@@ -97,7 +95,7 @@ def _reachable(flow: Flow, ids: set[str]) -> set[str]:
     return seen
 
 
-def _endings(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
+def _endings(flow: Flow, ids: set[str], reachable: set[str], report: Report) -> None:
     finishing = {s.id for s in flow.steps if isinstance(s, (Handoff, End))}
     changed = True
     while changed:
@@ -112,7 +110,7 @@ def _endings(flow: Flow, ids: set[str], reachable: set[str], report: _Report) ->
                          "(it goes round forever); make one of its paths lead to an end or handoff step")
 
 
-def _silent_loops(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
+def _silent_loops(flow: Flow, ids: set[str], reachable: set[str], report: Report) -> None:
     """A loop with no question in it would make the engine talk forever without waiting."""
     silent = {s.id for s in flow.steps if not isinstance(s, QUESTIONS + (Handoff, End))}
     state: dict[str, int] = {}
@@ -153,7 +151,7 @@ def _gen(step: Step, target_key: str | None) -> set[str]:
     return set()
 
 
-def _reads(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> None:
+def _reads(flow: Flow, ids: set[str], reachable: set[str], report: Report) -> None:
     steps = [s for s in flow.steps if s.id in reachable]
     universe: set[str] = set()
     for s in steps:
@@ -189,7 +187,7 @@ def _reads(flow: Flow, ids: set[str], reachable: set[str], report: _Report) -> N
                                    "to this step; it counts as empty there")
 
 
-def _commands(flow: Flow, report: _Report) -> None:
+def _commands(flow: Flow, report: Report) -> None:
     owner: dict[str, str] = {}
     for command in flow.commands:
         for word in command.words:

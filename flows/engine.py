@@ -1,22 +1,23 @@
 """The pure flow engine: (flow, session, input, now) -> (new session, messages, effects).
 
-Like goflow, the engine keeps no state of its own: the session is plain JSON-able data that the
-host stores and passes back, pinned to the flow version it started on. No I/O and no clock reads,
-so every behaviour (including reminders and expiry) is testable with injected times.
+Like goflow, the engine keeps no state of its own: the session (`flows.session.Session`) is a
+frozen value that the host stores as JSON and passes back, pinned to the flow version it started
+on. Each turn returns a new session and never changes the one passed in. No I/O and no clock
+reads, so every behaviour (including reminders and expiry) is testable with injected times.
 """
 
 from __future__ import annotations
 
-import copy
 import re
 import unicodedata
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from . import model as m
 from .errors import FlowError, SessionClosed, SessionMismatch
 from .matching import as_number, normalize
+from .session import Answer, Pending, Session, freeze
 
 MEDIA_KINDS = (
     "sticker",
@@ -70,32 +71,22 @@ class Handoff:
     language: str
 
 
-@dataclass(frozen=True)
-class Ended:
-    """The conversation is over: "completed", "stopped" or "expired"."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class Urgent:
-    """A danger answer was just given: mark the case urgent now, before the intake ends."""
-
-
-Effect = Handoff | Ended | Urgent
+# The only effect: what the host must do that the session cannot say. That a conversation ended
+# (and why) is the session's status and end_reason; that it is urgent is answers["urgent"], which
+# the Handoff carries to the desk.
+Effect = Handoff
 
 
 @dataclass(frozen=True)
 class Turn:
-    session: dict
+    session: Session
     messages: tuple[Message, ...]
     effects: tuple[Effect, ...]
 
     @property
     def wake_at(self) -> datetime | None:
         """When the host should call `tick` next (reminder or expiry); None once closed."""
-        value = self.session.get("wake_at")
-        return datetime.fromisoformat(value) if value else None
+        return self.session.wake_at
 
 
 # -- public entry points ---------------------------------------------------------------------
@@ -103,34 +94,28 @@ class Turn:
 def start(flow: m.Flow, *, now: datetime, language: str | None = None) -> Turn:
     """Begin a conversation on this flow version; `language` is a hint, used if the flow has it."""
     _aware(now)
-    session = {
-        "flow_id": flow.id,
-        "version": flow.version,
-        "step": flow.first_step.id,
-        "answers": {},
-        "language": language if language in flow.languages else flow.default_language,
-        "status": "active",
-        "started_at": _iso(now),
-        "last_activity": _iso(now),
-        "reminded": False,
-        "pending": None,
-        "wake_at": None,
-    }
+    session = Session(
+        flow_id=flow.id,
+        version=flow.version,
+        step=flow.first_step.id,
+        language=language if language is not None and language in flow.languages else flow.default_language,
+        status="active",
+        started_at=now.astimezone(UTC),
+        last_activity=now.astimezone(UTC),
+    )
     out = _Out()
-    _run(flow, session, flow.first_step.id, out)
-    return out.turn(flow, session)
+    return out.turn(flow, _run(flow, session, flow.first_step.id, out))
 
 
-def resume(flow: m.Flow, session: dict, inp: Input, *, now: datetime) -> Turn:
+def resume(flow: m.Flow, session: Session, inp: Input, *, now: datetime) -> Turn:
     """Apply one input from the person to an active session."""
     _aware(now)
     s = _open(flow, session)
-    if s["status"] != "active":
-        raise SessionClosed(f"the session is {s['status']}, not active")
-    s["last_activity"] = _iso(now)
-    s["reminded"] = False
+    if s.status != "active":
+        raise SessionClosed(f"the session is {s.status}, not active")
+    s = replace(s, last_activity=now.astimezone(UTC), reminded=False)
     out = _Out()
-    step = flow.step(s["step"])
+    step = flow.step(s.step)
     if inp.media is not None:
         out.say(_msg(flow, s, "media"))
         out.add(_question(flow, s, step))
@@ -141,34 +126,30 @@ def resume(flow: m.Flow, session: dict, inp: Input, *, now: datetime) -> Turn:
             if _find_hit(flow, s, step, text) is not None:
                 command = None  # a choice with the same words wins over a language switch
         if command is not None:
-            _apply_command(flow, s, step, command, out)
+            s = _apply_command(flow, s, step, command, out)
         elif isinstance(step, m.Ask):
-            _answer_choice(flow, s, step, text, out)
+            s = _answer_choice(flow, s, step, text, out)
         elif isinstance(step, m.AskText):
-            _answer_text(flow, s, step, text, out)
+            s = _answer_text(flow, s, step, text, out)
         else:  # pragma: no cover - an active session always waits at a question
             raise FlowError(f"the session waits at step '{step.id}', which is not a question")
     return out.turn(flow, s)
 
 
-def tick(flow: m.Flow, session: dict, *, now: datetime) -> Turn:
+def tick(flow: m.Flow, session: Session, *, now: datetime) -> Turn:
     """Time passes: remind once after `reminder_after` of silence, close after `expire_after`."""
     _aware(now)
     s = _open(flow, session)
     out = _Out()
-    if s["status"] != "active":
+    if s.status != "active":
         return Turn(s, (), ())
-    last = datetime.fromisoformat(s["last_activity"])
-    if now >= last + flow.expire_after:
+    if now >= s.last_activity + flow.expire_after:
         out.say(_msg(flow, s, "goodbye"))
-        s["status"] = "ended"
-        s["pending"] = None
-        out.effects.append(Ended("expired"))
-    elif not s["reminded"] and now >= last + flow.reminder_after:
-        step = flow.step(s["step"])
-        question = _question(flow, s, step)
+        s = s.ended("expired")
+    elif not s.reminded and now >= s.last_activity + flow.reminder_after:
+        question = _question(flow, s, flow.step(s.step))
         out.add(Message(_msg(flow, s, "reminder"), question.choices))
-        s["reminded"] = True
+        s = replace(s, reminded=True)
     return out.turn(flow, s)
 
 
@@ -185,9 +166,8 @@ class _Out:
     def add(self, message: Message) -> None:
         self.messages.append(message)
 
-    def turn(self, flow: m.Flow, s: dict) -> Turn:
-        s["wake_at"] = _wake(flow, s)
-        return Turn(s, tuple(self.messages), tuple(self.effects))
+    def turn(self, flow: m.Flow, s: Session) -> Turn:
+        return Turn(replace(s, wake_at=_wake(flow, s)), tuple(self.messages), tuple(self.effects))
 
 
 def _aware(now: datetime) -> None:
@@ -195,103 +175,89 @@ def _aware(now: datetime) -> None:
         raise ValueError("now must be a timezone-aware datetime")
 
 
-def _iso(now: datetime) -> str:
-    return now.astimezone(UTC).isoformat()
-
-
-def _wake(flow: m.Flow, s: dict) -> str | None:
-    if s["status"] != "active":
+def _wake(flow: m.Flow, s: Session) -> datetime | None:
+    if s.status != "active":
         return None
-    last = datetime.fromisoformat(s["last_activity"])
-    return _iso(last + (flow.expire_after if s["reminded"] else flow.reminder_after))
+    return s.last_activity + (flow.expire_after if s.reminded else flow.reminder_after)
 
 
-def _open(flow: m.Flow, session: dict) -> dict:
-    """A private copy of the session, after checking it belongs to this flow version."""
-    try:
-        if session["flow_id"] != flow.id or session["version"] != flow.version:
-            raise SessionMismatch(
-                f"the session runs flow {session['flow_id']!r} version {session['version']}, "
-                f"not {flow.id!r} version {flow.version}; pass the version it started on"
-            )
-        s = copy.deepcopy(dict(session))
-        if s["status"] == "active":
-            flow.step(s["step"])
-        s.setdefault("reminded", False)
-        s.setdefault("pending", None)
-        s["answers"], s["language"], s["last_activity"]  # noqa: B018 - presence check
-    except KeyError as exc:
-        raise FlowError(f"the session does not fit this flow (missing or unknown {exc})") from None
-    return s
+def _open(flow: m.Flow, session: Session) -> Session:
+    """The session, after checking it belongs to this flow version and waits at a step it has."""
+    if session.flow_id != flow.id or session.version != flow.version:
+        raise SessionMismatch(
+            f"the session runs flow {session.flow_id!r} version {session.version}, "
+            f"not {flow.id!r} version {flow.version}; pass the version it started on"
+        )
+    if session.status == "active" and not flow.has_step(session.step):
+        raise FlowError(f"the session does not fit this flow (unknown step '{session.step}')")
+    return session
 
 
-def _lang(flow: m.Flow, s: dict) -> str:
-    return s["language"] if s["language"] in flow.languages else flow.default_language
+def _lang(flow: m.Flow, s: Session) -> str:
+    return s.language if s.language in flow.languages else flow.default_language
 
 
-def _t(flow: m.Flow, s: dict, text: m.Text) -> str:
+def _t(flow: m.Flow, s: Session, text: m.Text) -> str:
     return text.get(_lang(flow, s), flow.default_language)
 
 
-def _msg(flow: m.Flow, s: dict, name: str) -> str:
+def _msg(flow: m.Flow, s: Session, name: str) -> str:
     return _t(flow, s, flow.message(name))
 
 
-def _run(flow: m.Flow, s: dict, step_id: str | None, out: _Out) -> None:
+def _answer(s: Session, name: str, value: Answer) -> Session:
+    """The session with one more (or one changed) answer; an answer keeps its first place."""
+    return replace(s, answers={**s.answers, name: value})
+
+
+def _run(flow: m.Flow, s: Session, step_id: str | None, out: _Out) -> Session:
     """Walk the steps that need no answer until a question, a handoff or an end."""
     for _ in range(10 * len(flow.steps) + 10):
         if step_id is None:  # pragma: no cover - the loader rejects dead ends
-            raise FlowError(f"step '{s['step']}' leads nowhere")
+            raise FlowError(f"step '{s.step}' leads nowhere")
         step = flow.step(step_id)
-        s["step"] = step.id
+        s = replace(s, step=step.id)
         if isinstance(step, m.Say):
             out.say(_t(flow, s, step.text))
             step_id = step.next
         elif isinstance(step, m.SetValues):
             for var, value in step.values:
                 if var == "urgent" and value is True:
-                    _mark_urgent(s, out)
-                s["answers"][var] = copy.deepcopy(value)
+                    s = _mark_urgent(s)
+                s = _answer(s, var, freeze(value))
             step_id = step.next
         elif isinstance(step, m.Branch):
-            step_id = next((c.next for c in step.cases if _case_holds(s["answers"], c)), step.next)
+            step_id = next((c.next for c in step.cases if _case_holds(s.answers, c)), step.next)
         elif isinstance(step, (m.Ask, m.AskText)):
-            s["pending"] = {"picked": [], "page": 0} if isinstance(step, m.Ask) else None
+            s = replace(s, pending=Pending() if isinstance(step, m.Ask) else None)
             out.add(_question(flow, s, step))
-            return
+            return s
         elif isinstance(step, m.Handoff):
             if step.text is not None:
                 out.say(_t(flow, s, step.text))
-            answers = copy.deepcopy(s["answers"])
+            answers = s.answers_json()
             out.effects.append(Handoff(answers=answers, urgent=bool(answers.get("urgent")), language=_lang(flow, s)))
-            s["status"] = "handoff"
-            s["pending"] = None
-            return
+            return replace(s, status="handoff", pending=None)
         elif isinstance(step, m.End):
             if step.text is not None:
                 out.say(_t(flow, s, step.text))
-            out.effects.append(Ended(step.reason))
-            s["status"] = "ended"
-            s["pending"] = None
-            return
+            return s.ended(step.reason)
     raise FlowError("the flow went round without asking anything")  # pragma: no cover
 
 
-def _mark_urgent(s: dict, out: _Out) -> None:
-    if s["answers"].get("urgent") is not True:
-        out.effects.append(Urgent())
-    s["answers"]["urgent"] = True
+def _mark_urgent(s: Session) -> Session:
+    return _answer(s, "urgent", True)
 
 
 def _same(a: object, b: object) -> bool:
     return isinstance(a, bool) == isinstance(b, bool) and a == b
 
 
-def _case_holds(answers: dict, case: m.Case) -> bool:
+def _case_holds(answers: Mapping[str, Answer], case: m.Case) -> bool:
     for var, expected in case.when:
         options = expected if isinstance(expected, tuple) else (expected,)
         actual = answers.get(var)
-        values = actual if isinstance(actual, list) else [actual]
+        values = actual if isinstance(actual, tuple) else (actual,)
         if not any(_same(v, o) for v in values for o in options):
             return False
     return True
@@ -299,33 +265,37 @@ def _case_holds(answers: dict, case: m.Case) -> bool:
 
 # -- questions and buttons -------------------------------------------------------------------
 
-def _buttons(flow: m.Flow, s: dict, step: m.Ask) -> list[tuple[str, m.ChoiceDef | None, str]]:
+def _picked(s: Session) -> tuple[str, ...]:
+    return s.pending.picked if s.pending is not None else ()
+
+
+def _buttons(flow: m.Flow, s: Session, step: m.Ask) -> list[tuple[str, m.ChoiceDef | None, str]]:
     """The buttons shown now: (kind, choice, label), at most 13, paged when the step has 'more'."""
-    pending = s.get("pending") or {}
-    picked = set(pending.get("picked", [])) if step.multiple else set()
+    picked = set(_picked(s)) if step.multiple else set()
     remaining = [c for c in step.choices if c.key not in picked]
     nav = 1 if step.multiple else 0
     items, paged = remaining, False
     if step.more is not None and len(remaining) + nav > MAX_BUTTONS:
         per = MAX_BUTTONS - 1 - nav
         pages = [remaining[i:i + per] for i in range(0, len(remaining), per)]
-        items, paged = pages[pending.get("page", 0) % len(pages)], True
+        page = s.pending.page if s.pending is not None else 0
+        items, paged = pages[page % len(pages)], True
     lang = _lang(flow, s)
     buttons: list[tuple[str, m.ChoiceDef | None, str]] = [
         ("choice", c, c.label.get(lang, flow.default_language)) for c in items
     ]
     if step.multiple and picked:
         buttons.append(("done", None, _t(flow, s, step.done or flow.message("done"))))
-    if paged:
+    if paged and step.more is not None:
         buttons.append(("more", None, _t(flow, s, step.more)))
     return buttons
 
 
-def _question(flow: m.Flow, s: dict, step: m.Step) -> Message:
+def _question(flow: m.Flow, s: Session, step: m.Step) -> Message:
     if isinstance(step, m.Ask):
         buttons = _buttons(flow, s, step)
         choices = tuple(Choice(label, c.key if c else {"done": DONE, "more": MORE}[kind]) for kind, c, label in buttons)
-        picked = (s.get("pending") or {}).get("picked") or []
+        picked = _picked(s)
         if step.multiple and picked:
             return Message(_picked_text(flow, s, step, picked), choices)
         return Message(_t(flow, s, step.text), choices)
@@ -335,14 +305,14 @@ def _question(flow: m.Flow, s: dict, step: m.Step) -> Message:
     raise FlowError(f"step '{step.id}' is not a question")  # pragma: no cover
 
 
-def _picked_text(flow: m.Flow, s: dict, step: m.Ask, picked: list[str]) -> str:
+def _picked_text(flow: m.Flow, s: Session, step: m.Ask, picked: Sequence[str]) -> str:
     by_key = {c.key: c for c in step.choices}
     names = _msg(flow, s, "list_separator").join(_t(flow, s, by_key[k].label) for k in picked if k in by_key)
     done = _t(flow, s, step.done or flow.message("done"))
     return _msg(flow, s, "picked").replace("{picked}", names).replace("{done}", done)
 
 
-def _reprompt(flow: m.Flow, s: dict, step: m.Ask, lead: str) -> Message:
+def _reprompt(flow: m.Flow, s: Session, step: m.Ask, lead: str) -> Message:
     """A short re-prompt that repeats the choices as a numbered list (some LINE clients hide buttons)."""
     question = _question(flow, s, step)
     lines = [lead] + [f"{i}. {c.label}" for i, c in enumerate(question.choices, 1)]
@@ -367,25 +337,23 @@ def _command(flow: m.Flow, text: str) -> m.Command | None:
     return None
 
 
-def _apply_command(flow: m.Flow, s: dict, step: m.Step, command: m.Command, out: _Out) -> None:
+def _apply_command(flow: m.Flow, s: Session, step: m.Step, command: m.Command, out: _Out) -> Session:
     if command.action == "stop":
         out.say(_t(flow, s, command.text) if command.text else _msg(flow, s, "stopped"))
-        s["status"] = "ended"
-        s["pending"] = None
-        out.effects.append(Ended("stopped"))
-    elif command.action == "restart":
+        return s.ended("stopped")
+    if command.action == "restart":
         out.say(_t(flow, s, command.text) if command.text else _msg(flow, s, "restarted"))
         # Starting over forgets the answers, but not that the person said their life is in danger.
-        s["answers"] = {"urgent": True} if s["answers"].get("urgent") is True else {}
-        _run(flow, s, flow.first_step.id, out)
-    else:
-        s["language"] = command.language
-        if command.text:
-            out.say(_t(flow, s, command.text))
-        out.add(_question(flow, s, step))
+        s = replace(s, answers={"urgent": True} if s.answers.get("urgent") is True else {})
+        return _run(flow, s, flow.first_step.id, out)
+    s = replace(s, language=command.language or s.language)  # the loader gives every language command one
+    if command.text:
+        out.say(_t(flow, s, command.text))
+    out.add(_question(flow, s, step))
+    return s
 
 
-def _find_hit(flow: m.Flow, s: dict, step: m.Ask, text: str) -> tuple[str, m.ChoiceDef | None] | None:
+def _find_hit(flow: m.Flow, s: Session, step: m.Ask, text: str) -> tuple[str, m.ChoiceDef | None] | None:
     """The button or choice a typed answer means: label or value first, then the number shown."""
     buttons = _buttons(flow, s, step)
     norm = normalize(text)
@@ -402,61 +370,58 @@ def _find_hit(flow: m.Flow, s: dict, step: m.Ask, text: str) -> tuple[str, m.Cho
     if hit is None:
         number = as_number(text)
         if number is not None and 1 <= number <= len(buttons):
-            kind, choice, _ = buttons[number - 1]
-            hit = (kind, choice)
+            kind, shown, _ = buttons[number - 1]
+            hit = (kind, shown)
     return hit
 
 
-def _answer_choice(flow: m.Flow, s: dict, step: m.Ask, text: str, out: _Out) -> None:
+def _answer_choice(flow: m.Flow, s: Session, step: m.Ask, text: str, out: _Out) -> Session:
     hit = _find_hit(flow, s, step, text)
     if hit is None:
         out.add(_reprompt(flow, s, step, _msg(flow, s, "not_understood")))
-        return
+        return s
     kind, choice = hit
-    pending = s["pending"] = s.get("pending") or {"picked": [], "page": 0}
+    pending = s.pending or Pending()
+    s = replace(s, pending=pending)
     if kind == "more":
-        pending["page"] = pending.get("page", 0) + 1
+        s = replace(s, pending=replace(pending, page=pending.page + 1))
         out.add(_question(flow, s, step))
-        return
+        return s
     if kind == "done":
-        if not pending["picked"]:
+        if not pending.picked:
             out.add(_reprompt(flow, s, step, _msg(flow, s, "pick_one")))
-            return
-        _finish_multiple(flow, s, step, out)
-        return
+            return s
+        return _finish_multiple(flow, s, step, out)
     assert choice is not None
     if choice.urgent and step.multiple:
-        _mark_urgent(s, out)
+        s = _mark_urgent(s)
     if step.multiple:
-        if choice.key not in pending["picked"]:
-            pending["picked"].append(choice.key)
-        if len(pending["picked"]) == len(step.choices):
-            _finish_multiple(flow, s, step, out)
-            return
+        if choice.key not in pending.picked:
+            s = replace(s, pending=replace(pending, picked=(*pending.picked, choice.key)))
+        if len(_picked(s)) == len(step.choices):
+            return _finish_multiple(flow, s, step, out)
         out.add(_question(flow, s, step))
-        return
+        return s
     if step.save_as:
-        s["answers"][step.save_as] = choice.value
+        s = _answer(s, step.save_as, choice.value)
     if choice.urgent:
-        _mark_urgent(s, out)
+        s = _mark_urgent(s)
     if step.sets_language and choice.key in flow.languages:
-        s["language"] = choice.key
-    _run(flow, s, choice.next or step.next, out)
+        s = replace(s, language=choice.key)
+    return _run(flow, s, choice.next or step.next, out)
 
 
-def _finish_multiple(flow: m.Flow, s: dict, step: m.Ask, out: _Out) -> None:
+def _finish_multiple(flow: m.Flow, s: Session, step: m.Ask, out: _Out) -> Session:
     by_key = {c.key: c for c in step.choices}
     if step.save_as:
-        s["answers"][step.save_as] = [by_key[k].value for k in s["pending"]["picked"]]
-    _run(flow, s, step.next, out)
+        s = _answer(s, step.save_as, tuple(by_key[k].value for k in _picked(s)))
+    return _run(flow, s, step.next, out)
 
 
-def _answer_text(flow: m.Flow, s: dict, step: m.AskText, text: str, out: _Out) -> None:
+def _answer_text(flow: m.Flow, s: Session, step: m.AskText, text: str, out: _Out) -> Session:
     answer = text.strip()
     if step.skip is not None and normalize(answer) in {normalize(t) for t in step.skip.all()}:
-        s["answers"][step.save_as] = None
-        _run(flow, s, step.next, out)
-        return
+        return _run(flow, _answer(s, step.save_as, None), step.next, out)
     problem = None
     if not answer:
         problem = _msg(flow, s, "empty_text")
@@ -467,6 +432,5 @@ def _answer_text(flow: m.Flow, s: dict, step: m.AskText, text: str, out: _Out) -
     if problem is not None:
         out.say(problem)
         out.add(_question(flow, s, step))
-        return
-    s["answers"][step.save_as] = answer
-    _run(flow, s, step.next, out)
+        return s
+    return _run(flow, _answer(s, step.save_as, answer), step.next, out)

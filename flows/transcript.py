@@ -6,6 +6,10 @@ sees in the terminal is exactly what the tests pin down.
 Answer files: one input per line. Blank lines and lines starting with '#' are skipped.
 `[sticker]`, `[image]`, `[video]`, `[audio]`, `[file]`, `[location]` send media instead of text;
 `[wait 40m]` lets that much silent time pass (reminders and expiry).
+
+Besides what the person reads (`bot:`), a transcript shows what the host is told: `effect:`
+lines for the handoff and its answers, and `session:` lines when the session becomes urgent or
+ends (and why). A person never sees those lines.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .engine import MEDIA_KINDS, Ended, Handoff, Input, Turn, Urgent, resume, start, tick
+from .build import parse_duration
+from .engine import MEDIA_KINDS, Handoff, Input, Turn, resume, start, tick
 from .errors import FlowError, SessionClosed
-from .loader import parse_duration
 from .model import Flow
+from .session import Session
 
 DEFAULT_START = datetime(2026, 1, 5, 22, 0, tzinfo=UTC)
 STEP_TIME = timedelta(minutes=1)
@@ -52,7 +57,8 @@ def parse_line(line: str, *, where: str = "input") -> Action | None:
     return Action("text", text=stripped)
 
 
-def render_turn(turn: Turn) -> list[str]:
+def render_turn(turn: Turn, *, before: Session | None) -> list[str]:
+    """The messages of one turn, then what changed for the host since `before` (None: the start)."""
     lines: list[str] = []
     for message in turn.messages:
         body = message.text.split("\n")
@@ -60,22 +66,25 @@ def render_turn(turn: Turn) -> list[str]:
         lines.extend(f"     {part}" for part in body[1:])
         if message.choices:
             lines.append("     " + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(message.choices, 1)))
+    after = turn.session
+    if _urgent(after) and (before is None or not _urgent(before)):
+        lines.append("session: urgent (the handoff will say so)")
     for effect in turn.effects:
         lines.extend(render_effect(effect))
+    if after.status == "ended" and (before is None or before.status != "ended"):
+        lines.append(f"session: ended ({after.end_reason})")
     return lines
 
 
-def render_effect(effect: object) -> list[str]:
-    if isinstance(effect, Urgent):
-        return ["effect: urgent (the case is marked urgent now)"]
-    if isinstance(effect, Handoff):
-        return [
-            f"effect: handoff (urgent: {'yes' if effect.urgent else 'no'}, language: {effect.language})",
-            "        answers: " + json.dumps(dict(effect.answers), ensure_ascii=False),
-        ]
-    if isinstance(effect, Ended):
-        return [f"effect: ended ({effect.reason})"]
-    return [f"effect: {effect!r}"]  # pragma: no cover
+def _urgent(session: Session) -> bool:
+    return session.answers.get("urgent") is True
+
+
+def render_effect(effect: Handoff) -> list[str]:
+    return [
+        f"effect: handoff (urgent: {'yes' if effect.urgent else 'no'}, language: {effect.language})",
+        "        answers: " + json.dumps(dict(effect.answers), ensure_ascii=False),
+    ]
 
 
 def run_script(flow: Flow, lines: Iterable[str], *, language: str | None = None,
@@ -84,7 +93,7 @@ def run_script(flow: Flow, lines: Iterable[str], *, language: str | None = None,
     now = start_at
     out = [f"# flow {flow.id}, language {language or flow.default_language}"]
     turn = start(flow, now=now, language=language)
-    out += render_turn(turn)
+    out += render_turn(turn, before=None)
     for number, line in enumerate(lines, 1):
         action = parse_line(line, where=f"{where}:{number}")
         if action is None:
@@ -93,15 +102,16 @@ def run_script(flow: Flow, lines: Iterable[str], *, language: str | None = None,
             assert action.wait is not None
             now += action.wait
             out.append(f"(wait {line.strip()[6:-1].strip()})")
-            turn = tick(flow, turn.session, now=now)
-            out += render_turn(turn)
+            before, turn = turn.session, tick(flow, turn.session, now=now)
+            out += render_turn(turn, before=before)
             continue
         now += STEP_TIME
         out.append(f"you: {action.text}" if action.kind == "text" else f"you: [{action.media}]")
+        before = turn.session
         try:
-            turn = resume(flow, turn.session, Input(text=action.text, media=action.media), now=now)
+            turn = resume(flow, before, Input(text=action.text, media=action.media), now=now)
         except SessionClosed:
             out.append("(the conversation is over; this input is not used)")
             continue
-        out += render_turn(turn)
+        out += render_turn(turn, before=before)
     return "\n".join(out) + "\n"

@@ -14,6 +14,7 @@ from pathlib import Path
 from .errors import FlowError, Problem
 from .loader import load_flows
 from .model import Flow
+from .session import Session
 
 
 class UnknownVersion(FlowError):
@@ -53,9 +54,9 @@ class FlowVersions:
         except KeyError:
             raise UnknownVersion(f"flow {flow_id!r} version {version} is not held") from None
 
-    def for_session(self, session: dict) -> Flow:
+    def for_session(self, session: Session) -> Flow:
         """The exact version a session started on."""
-        return self.get(session["flow_id"], session["version"])
+        return self.get(session.flow_id, session.version)
 
     def versions(self, flow_id: str) -> list[str]:
         return [version for (fid, version) in self._by_version if fid == flow_id]

@@ -2,7 +2,7 @@
 
 The same answer files that pin the engine down (tests/flows/golden/intake) are sent as LINE
 webhook events; the replies the fake LINE API receives, rendered the same way, must equal the
-golden transcript (minus the effect lines, which a person never sees).
+golden transcript (minus the effect and session lines, which a person never sees).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ async def test_intake_over_line_matches_golden_transcript(service, name):
     expected = [
         line
         for line in (GOLDEN / f"{name}.transcript").read_text(encoding="utf-8").splitlines()[1:]
-        if not line.startswith(("effect:", "        answers:"))
+        if not line.startswith(("effect:", "session:", "        answers:"))
     ]
     await service.send(event("follow", user=user))
     await service.settle()

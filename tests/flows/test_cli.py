@@ -81,7 +81,7 @@ def test_simulate_interactive_with_commands(monkeypatch: pytest.MonkeyPatch,
     out = capsys.readouterr().out
     assert "[1] Yes  [2] No" in out
     assert "Sorry, I can't receive stickers" in out
-    assert out.rstrip().endswith("effect: ended (stopped)")
+    assert out.rstrip().endswith("session: ended (stopped)")
 
 
 def test_simulate_bad_answers_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import datetime, timedelta
 
 import pytest
 
 from flows import FlowError, load_bundled
-from flows.engine import Choice, Ended, Handoff, Input, Message, Turn, Urgent, resume, start, tick
+from flows.engine import Choice, Handoff, Input, Message, Turn, resume, start, tick
 from flows.errors import SessionClosed, SessionMismatch
+from flows.session import Pending, Session
 
 from .helpers import MINI, T0, mini
 
@@ -29,24 +29,23 @@ def test_start_says_hello_and_asks() -> None:
         Message("色は？", (Choice("赤", "red"), Choice("青", "blue"), Choice("なし", "none"))),
     )
     s = turn.session
-    assert (s["flow_id"], s["version"], s["step"], s["status"], s["language"]) == (
-        "mini", flow.version, "color", "active", "ja")
-    assert s["answers"] == {} and turn.effects == ()
-    assert json.loads(json.dumps(s)) == s  # plain JSON data
+    assert (s.flow_id, s.version, s.step, s.status, s.language) == ("mini", flow.version, "color", "active", "ja")
+    assert s.answers == {} and turn.effects == ()
+    assert s.started_at == s.last_activity == T0 and s.pending == Pending()
 
 
 def test_start_in_english_and_unknown_language_falls_back() -> None:
     flow = mini()
     assert start(flow, now=T0, language="en").messages[0].text == "Hello"
-    assert start(flow, now=T0, language="fr").session["language"] == "ja"
+    assert start(flow, now=T0, language="fr").session.language == "ja"
 
 
 @pytest.mark.parametrize("answer", ["2", "２", " ２ ", "青", "blue", "BLUE", "Ｂｌｕｅ", "2番"])
 def test_choice_by_number_full_width_digit_label_or_value(answer: str) -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), answer)
-    assert turn.session["answers"] == {"color": "blue"}
-    assert turn.session["step"] == "name"
+    assert turn.session.answers == {"color": "blue"}
+    assert turn.session.step == "name"
 
 
 def test_unmatched_answer_repeats_the_choices_numbered() -> None:
@@ -56,8 +55,8 @@ def test_unmatched_answer_repeats_the_choices_numbered() -> None:
     [message] = turn.messages
     assert message.text.splitlines()[1:] == ["1. 赤", "2. 青", "3. なし"]
     assert message.choices == first.messages[-1].choices
-    assert turn.session["step"] == "color" and turn.session["answers"] == {}
-    assert say(flow, first, "4").session["step"] == "color"  # out of range
+    assert turn.session.step == "color" and turn.session.answers == {}
+    assert say(flow, first, "4").session.step == "color"  # out of range
 
 
 def test_media_gets_a_gentle_reprompt_and_the_question_again() -> None:
@@ -79,8 +78,8 @@ def test_branch_and_end() -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), "赤")
     assert turn.messages == (Message("さようなら"),)
-    assert turn.effects == (Ended("completed"),)
-    assert turn.session["status"] == "ended" and turn.wake_at is None
+    assert turn.effects == ()
+    assert (turn.session.status, turn.session.end_reason, turn.wake_at) == ("ended", "completed", None)
 
 
 def test_text_question_checks_then_set_and_handoff() -> None:
@@ -97,16 +96,16 @@ def test_text_question_checks_then_set_and_handoff() -> None:
     assert done.messages == (Message("Connecting"),)
     [handoff] = done.effects
     assert handoff == Handoff(answers={"color": "blue", "name": "ｂｏｂ", "done": True}, urgent=False, language="en")
-    assert done.session["status"] == "handoff"
+    assert done.session.status == "handoff"
     skipped = say(flow, turn, "skip")
     assert skipped.effects[0].answers["name"] is None
 
 
-def test_urgent_choice_emits_urgent_at_once_and_marks_the_handoff() -> None:
+def test_urgent_choice_marks_the_answers_at_once_and_the_handoff() -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), "3")
-    assert turn.effects == (Urgent(),)
-    assert turn.session["answers"]["urgent"] is True
+    assert turn.effects == ()
+    assert turn.session.answers["urgent"] is True
     done = say(flow, turn, "bob")
     assert done.effects[0].urgent is True
 
@@ -115,8 +114,8 @@ def test_stop_command_after_nfkc_and_case_folding() -> None:
     flow = mini()
     for word in ("やめる", "STOP", "ｓｔｏｐ", " stop "):
         turn = say(flow, start(flow, now=T0), word)
-        assert turn.effects == (Ended("stopped"),)
-        assert turn.session["status"] == "ended"
+        assert turn.effects == ()
+        assert (turn.session.status, turn.session.end_reason) == ("ended", "stopped")
         assert turn.messages[0].text.startswith("ここで終わりにします")
 
 
@@ -125,14 +124,14 @@ def test_restart_clears_answers_and_starts_over() -> None:
     turn = say(flow, start(flow, now=T0), "青")
     again = say(flow, turn, "はじめから")
     assert [m.text for m in again.messages] == ["はじめからやり直します。", "こんにちは", "色は？"]
-    assert again.session["answers"] == {} and again.session["step"] == "color"
+    assert again.session.answers == {} and again.session.step == "color"
 
 
 def test_restart_keeps_urgent() -> None:
     flow = mini()
     turn = say(flow, start(flow, now=T0), "なし")
     again = say(flow, turn, "restart")
-    assert again.session["answers"] == {"urgent": True}
+    assert again.session.answers == {"urgent": True}
 
 
 def test_resume_on_a_closed_session_raises() -> None:
@@ -150,16 +149,20 @@ def test_session_pinned_to_its_version() -> None:
     turn = start(flow, now=T0)
     with pytest.raises(SessionMismatch):
         say(edited, turn, "1")
-    assert say(flow, turn, "1").session["version"] == flow.version
+    assert say(flow, turn, "1").session.version == flow.version
 
 
 def test_engine_does_not_mutate_the_session_it_is_given() -> None:
-    flow = mini()
-    turn = start(flow, now=T0)
-    before = copy.deepcopy(turn.session)
-    say(flow, turn, "2")
+    flow = load_bundled()
+    turn = say(flow, start(flow, now=T0), "はい")
+    before = turn.session.to_json()
+    picked = say(flow, turn, "2")  # a multiple choice: pending and answers both change
+    assert picked.session.pending != turn.session.pending
     tick(flow, turn.session, now=T0 + timedelta(hours=5))
-    assert turn.session == before
+    say(flow, turn, "やめる")
+    assert turn.session.to_json() == before
+    with pytest.raises(TypeError):
+        turn.session.answers["agreed"] = False  # the point: answers are read-only
 
 
 def test_now_must_be_timezone_aware() -> None:
@@ -194,9 +197,9 @@ def test_reminder_once_then_expiry_with_goodbye() -> None:
     again = tick(flow, reminded.session, now=T0 + timedelta(minutes=30))
     assert again.messages == ()  # only one reminder
     gone = tick(flow, again.session, now=T0 + timedelta(hours=1))
-    assert gone.effects == (Ended("expired"),)
+    assert gone.effects == () and gone.session.end_reason == "expired"
     assert gone.messages[0].text.startswith("しばらくお返事がなかったので")
-    assert gone.session["status"] == "ended" and gone.wake_at is None
+    assert gone.session.status == "ended" and gone.wake_at is None
     assert tick(flow, gone.session, now=T0 + timedelta(hours=9)).messages == ()
 
 
@@ -213,7 +216,7 @@ def test_activity_resets_the_timers() -> None:
 def test_late_tick_expires_without_a_reminder_first() -> None:
     flow = mini()
     gone = tick(flow, start(flow, now=T0).session, now=T0 + timedelta(days=1))
-    assert gone.effects == (Ended("expired"),) and len(gone.messages) == 1
+    assert gone.session.end_reason == "expired" and len(gone.messages) == 1
 
 
 # -- the bundled intake ------------------------------------------------------------------------
@@ -221,13 +224,14 @@ def test_late_tick_expires_without_a_reminder_first() -> None:
 def test_intake_multi_select_paging_and_first_chosen_first() -> None:
     flow = load_bundled()
     turn = say(flow, start(flow, now=T0), "はい")
-    assert turn.session["step"] == "topics"
+    assert turn.session.step == "topics"
     for answer in ("生活・お金・借金", "13", "1", "1"):  # money, "more", then two from page two
         turn = say(flow, turn, answer)
     labels = [c.label for c in turn.messages[-1].choices]
     assert "これで全部" in labels
     turn = say(flow, turn, "これで全部")
-    topics = turn.session["answers"]["topics"]
+    topics = turn.session.answers["topics"]
+    assert isinstance(topics, tuple)
     assert topics[0] == "money" and len(topics) == 3 and len(set(topics)) == 3
 
 
@@ -235,7 +239,7 @@ def test_intake_done_without_a_pick_asks_for_one() -> None:
     flow = load_bundled()
     turn = say(flow, say(flow, start(flow, now=T0), "はい"), "That's all")
     assert turn.messages[0].text.startswith("ひとつ以上選んでください。")
-    assert turn.session["step"] == "topics"
+    assert turn.session.step == "topics"
 
 
 def test_intake_language_answer_switches_the_session_language() -> None:
@@ -243,15 +247,15 @@ def test_intake_language_answer_switches_the_session_language() -> None:
     turn = start(flow, now=T0)
     for answer in ("はい", "1", "これで全部", "4", "8", "いいえ", "English"):
         turn = say(flow, turn, answer)
-    assert turn.session["language"] == "en"
-    assert turn.session["answers"]["language"] == "en"
+    assert turn.session.language == "en"
+    assert turn.session.answers["language"] == "en"
     assert turn.messages[-1].text.startswith("Would you rather")
 
 
 def test_intake_english_command_switches_language_and_repeats_the_question() -> None:
     flow = load_bundled()
     turn = say(flow, start(flow, now=T0), "ｅｎｇｌｉｓｈ")
-    assert turn.session["language"] == "en"
+    assert turn.session.language == "en"
     assert turn.messages[-1].choices == (Choice("Yes", "true"), Choice("No", "false"))
 
 
@@ -262,7 +266,7 @@ def test_intake_every_message_fits_line_limits_whatever_is_typed() -> None:
         turn = start(flow, now=T0)
         seen = [turn]
         for answer in inputs[shift:] + inputs[:shift]:
-            if turn.session["status"] != "active":
+            if turn.session.status != "active":
                 break
             turn = say(flow, turn, answer)
             seen.append(turn)
@@ -292,7 +296,7 @@ def test_intake_never_breaks_line_limits_or_json_on_random_input() -> None:
     def run(steps: list[Input]) -> None:
         turn = first
         for i, inp in enumerate(steps):
-            if turn.session["status"] != "active":
+            if turn.session.status != "active":
                 with pytest.raises(SessionClosed):
                     resume(flow, turn.session, inp, now=T0 + MIN * (i + 1))
                 break
@@ -301,8 +305,9 @@ def test_intake_never_breaks_line_limits_or_json_on_random_input() -> None:
             for message in turn.messages:
                 assert len(message.choices) <= 13 and all(len(c.label) <= 20 for c in message.choices)
                 assert 0 < len(message.text) <= 5000
-            assert json.loads(json.dumps(turn.session)) == turn.session
-            if turn.session["status"] == "active":
-                assert turn.messages[-1].choices or turn.session["step"] != "topics"
+            stored = json.loads(json.dumps(turn.session.to_json()))
+            assert Session.from_json(stored) == turn.session
+            if turn.session.status == "active":
+                assert turn.messages[-1].choices or turn.session.step != "topics"
 
     run()

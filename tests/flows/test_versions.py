@@ -25,7 +25,7 @@ def test_session_stays_on_its_version_after_an_edit(tmp_path: Path) -> None:
     assert new.version != old.version
     assert start(new, now=T0).messages[-1].text == "好きな色は？"
     later = resume(held.for_session(turn.session), turn.session, Input(text="はじめから"), now=T0)
-    assert later.messages[-1].text == "色は？" and later.session["version"] == old.version
+    assert later.messages[-1].text == "色は？" and later.session.version == old.version
 
     held.drop_unused({("mini", old.version)})
     assert sorted(held.versions("mini")) == sorted([old.version, new.version])
