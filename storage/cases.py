@@ -34,13 +34,14 @@ from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, Fo
 from storage.db import Database
 from storage.errors import StorageError
 from storage.keys import Keyring
+from storage.tables import table_of
 
-_case = CaseRow.__table__
-_card = CardRow.__table__
-_msg = CaseMessageRow.__table__
-_org = DeskOrgRow.__table__
-_risk = RiskMarkRow.__table__
-_fu = FollowUpRow.__table__
+_case = table_of(CaseRow)
+_card = table_of(CardRow)
+_msg = table_of(CaseMessageRow)
+_org = table_of(DeskOrgRow)
+_risk = table_of(RiskMarkRow)
+_fu = table_of(FollowUpRow)
 
 DESK_CHANNEL = "slack-desk"
 PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
@@ -291,7 +292,7 @@ class CaseStore:
                 raise CaseConflict(f"case {case_id} changed meanwhile")
             for card_id, state in (card_states or {}).items():
                 await conn.execute(update(_card).where(_card.c.id == card_id).values(state=state))
-            card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
+            new_card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
             case = await self._load(conn, case_id)
             assert case is not None
             if followup_days:
@@ -299,7 +300,7 @@ class CaseStore:
                     case_id=case_id, pseudonym=case.pseudonym, org_id=case.org_id or "",
                     days=followup_days, status="offered", due_at=now + timedelta(days=followup_days),
                     created_at=now))
-            await self._emit(conn, case, build(case), now, card_id)
+            await self._emit(conn, case, build(case), now, new_card_id)
         return case
 
     async def accept(self, card_id: int, *, counselor_id: str, counselor_name: str, capacity: int,

@@ -32,7 +32,7 @@ from sqlmodel import Field, SQLModel
 from storage.case_tables import CardRow
 from storage.db import Database
 from storage.errors import StorageError
-from storage.tables import UTCDateTime, _Id
+from storage.tables import UTCDateTime, _Id, table_of
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # 32 MiB per hash
 SESSION_TTL = timedelta(hours=8)
@@ -78,10 +78,10 @@ class DeskFailureRow(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
 
 
-_user = DeskUserRow.__table__
-_session = DeskSessionRow.__table__
-_fail = DeskFailureRow.__table__
-_card = CardRow.__table__
+_user = table_of(DeskUserRow)
+_session = table_of(DeskSessionRow)
+_fail = table_of(DeskFailureRow)
+_card = table_of(CardRow)
 
 
 @dataclass(frozen=True)

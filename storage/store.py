@@ -21,19 +21,20 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.base import Executable
 
 from storage import statements as Q
 from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
-from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow
+from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, table_of
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.writer import Batch, GroupWriter
 
-_inbox = InboxRow.__table__
-_address = AddressRow.__table__
-_session = SessionRow.__table__
-_outbox = OutboxRow.__table__
+_inbox = table_of(InboxRow)
+_address = table_of(AddressRow)
+_session = table_of(SessionRow)
+_outbox = table_of(OutboxRow)
 
 _ERROR_MAX = 200
 _INSERT_CHUNK = 200  # rows per INSERT statement (6 bound values each, far below both limits)
@@ -319,6 +320,7 @@ class Store:
             if (await conn.execute(Q.SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
                 raise ConcurrentUpdate("a session was created meanwhile")
             return None
+        statement: Executable
         if expected_version is None:
             statement = self._session_insert
             params: dict[str, Any] = {"pseudonym": pseudonym, "version": 1,
