@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flows.engine import Handoff, Message
+from flows.engine import Choice, Handoff, Message
 from routing import Directory, Hotlines, RequestError, RouteRequest, is_open, route
 from storage.cases import NEW_CARD, Case, CaseConflict, CaseStore, Emit, FollowUp, NewCard
 
@@ -56,8 +56,8 @@ def has_desk(org) -> bool:
     return bool(org is not None and (org.desk.slack_channel or org.desk.web))
 
 
-def _msg(text: str, choices: Sequence[dict[str, str]] = ()) -> dict[str, object]:
-    return {"text": text, "choices": list(choices)}
+def _msg(text: str, choices: Sequence[dict[str, str]] = ()) -> Message:
+    return Message(text, tuple(Choice(c["label"], c["value"]) for c in choices))
 
 
 class Desk:
@@ -116,7 +116,7 @@ class Desk:
     def _estimate(self, case: Case, position: int) -> int:
         return max(1, position * self._minutes(case.org_id))
 
-    def _emergency(self, topics: Sequence[str], language: str | None, now: datetime) -> dict[str, object]:
+    def _emergency(self, topics: Sequence[str], language: str | None, now: datetime) -> Message:
         lines = self.hotlines.for_topics(tuple(topics) or ("suicide",), now, urgent=True)
         return _msg(f"{T.person('emergency', language)}\n{T.hotline_lines(lines, language)}")
 
@@ -181,7 +181,7 @@ class Desk:
         weights = {w: self.lexicon.weight(w) for w in hit.words}
         first = await self.cases.mark_risk(pseudonym, weights=weights, now=now)
         if first:
-            return (Message(str(self._emergency(("suicide",), language, now)["text"])),)
+            return (self._emergency(("suicide",), language, now),)
         return ()
 
     async def from_person(
@@ -248,7 +248,7 @@ class Desk:
         self._wake()
         replies: list[Message] = []
         if send_lines:
-            replies.append(Message(str(self._emergency(case.answers.get("topics") or (), language, now)["text"])))
+            replies.append(self._emergency(case.answers.get("topics") or (), language, now))
         if case.status == "queued":
             if case.org_id is None:
                 replies.append(Message(T.person("leave_message", language)))
