@@ -373,6 +373,14 @@ class CaseStore:
                                        .order_by(_card.c.id))).all()
         return [self._card_of(r) for r in rows]
 
+    async def open_cards(self, org_id: str) -> list[tuple[int, int]]:
+        """(card id, case id) of the partner's open cards, oldest first: its queued and active
+        cases, as the web desk lists them."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_card.c.id, _card.c.case_id).where(
+                _card.c.org_id == org_id, _card.c.state == "open").order_by(_card.c.id))).all()
+        return [(int(r.id), int(r.case_id)) for r in rows]
+
     async def set_card_ts(self, card_id: int, ts: str) -> None:
         async with self._db.write() as conn:
             await conn.execute(update(_card).where(_card.c.id == card_id).values(ts=ts))

@@ -168,7 +168,7 @@ def _summary(case: Case, card: Card, now: datetime) -> dict[str, Any]:
 async def _open_cases(request: web.Request, user: DeskUser) -> list[tuple[Card, Case]]:
     desk = _desk(request)
     found = []
-    for card_id, case_id in await request.app[USERS].open_cards(user.org_id):
+    for card_id, case_id in await desk.cases.open_cards(user.org_id):
         card, case = await desk.cases.card(card_id), await desk.cases.case(case_id)
         if card and case and case.org_id == user.org_id and case.status in ("queued", "active"):
             found.append((card, case))
