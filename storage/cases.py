@@ -12,14 +12,13 @@ BEGIN IMMEDIATE, which serialises writers across processes), its open conversati
 against its capacity, and `UPDATE cases ... WHERE status = 'queued'` decides the single winner by
 its row count.
 
-Outbox rows are written in the format `Store` reads back (associated data
-`outbox|<pseudonym>|<retry key>`), through the same prebuilt insert statement.
+Outbox rows are written by outbox.py, the same writer `Store` uses, through the same prebuilt insert
+statement; messages to the person are encoded by codec.py, as the dispatcher's are.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,18 +28,22 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flows.engine import Message
 from storage import statements as Q
 from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
+from storage.codec import encode_batches
 from storage.db import Database
 from storage.errors import StorageError
 from storage.keys import Keyring
+from storage.outbox import outbox_values
+from storage.tables import table_of
 
-_case = CaseRow.__table__
-_card = CardRow.__table__
-_msg = CaseMessageRow.__table__
-_org = DeskOrgRow.__table__
-_risk = RiskMarkRow.__table__
-_fu = FollowUpRow.__table__
+_case = table_of(CaseRow)
+_card = table_of(CardRow)
+_msg = table_of(CaseMessageRow)
+_org = table_of(DeskOrgRow)
+_risk = table_of(RiskMarkRow)
+_fu = table_of(FollowUpRow)
 
 DESK_CHANNEL = "slack-desk"
 PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
@@ -120,10 +123,10 @@ class FollowUp:
 
 @dataclass(frozen=True)
 class Emit:
-    """What a change sends, written in its transaction: to the person (`{"text", "choices"}`
-    dicts, the dispatcher's format) and to the desk (one op dict per outbox row)."""
+    """What a change sends, written in its transaction: messages to the person (encoded by
+    codec.py, PERSON_BATCH to an outbox row) and to the desk (one op dict per outbox row)."""
 
-    person: tuple[dict[str, Any], ...] = ()
+    person: tuple[Message, ...] = ()
     desk: tuple[dict[str, Any], ...] = ()
 
 
@@ -198,27 +201,16 @@ class CaseStore:
 
     # --- writing what a change sends ----------------------------------------------------------
 
-    def _outbox_row(self, pseudonym: str, channel: str, payload: bytes, now: datetime) -> dict[str, Any]:
-        retry_key = str(uuid.uuid4())
-        return {
-            "pseudonym": pseudonym, "channel": channel,
-            "payload_enc": self._keys.encrypt(payload, aad=_aad("outbox", pseudonym, retry_key)),
-            "reply_token_enc": None, "reply_token_expires_at": None, "retry_key": retry_key,
-            "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-        }
-
     async def _emit(self, conn: AsyncConnection, case: Case, emit: Emit, now: datetime,
                     new_card: int | None = None) -> None:
-        rows = []
-        for start in range(0, len(emit.person), PERSON_BATCH):
-            batch = list(emit.person[start:start + PERSON_BATCH])
-            rows.append(self._outbox_row(case.pseudonym, case.channel,
-                                         json.dumps(batch, ensure_ascii=False).encode(), now))
+        rows = [outbox_values(self._keys, pseudonym=case.pseudonym, channel=case.channel, payload=payload,
+                              now=now)
+                for payload in encode_batches(emit.person, per_row=PERSON_BATCH)]
         for op in emit.desk:
             if op.get("card_id") == NEW_CARD:
                 op = dict(op, card_id=new_card)
-            rows.append(self._outbox_row(f"desk:{case.id}", DESK_CHANNEL,
-                                         json.dumps(op, ensure_ascii=False).encode(), now))
+            rows.append(outbox_values(self._keys, pseudonym=f"desk:{case.id}", channel=DESK_CHANNEL,
+                                      payload=json.dumps(op, ensure_ascii=False).encode(), now=now))
         if rows:
             await conn.execute(Q.OUTBOX_INSERT, rows)
 
@@ -291,7 +283,7 @@ class CaseStore:
                 raise CaseConflict(f"case {case_id} changed meanwhile")
             for card_id, state in (card_states or {}).items():
                 await conn.execute(update(_card).where(_card.c.id == card_id).values(state=state))
-            card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
+            new_card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
             case = await self._load(conn, case_id)
             assert case is not None
             if followup_days:
@@ -299,7 +291,7 @@ class CaseStore:
                     case_id=case_id, pseudonym=case.pseudonym, org_id=case.org_id or "",
                     days=followup_days, status="offered", due_at=now + timedelta(days=followup_days),
                     created_at=now))
-            await self._emit(conn, case, build(case), now, card_id)
+            await self._emit(conn, case, build(case), now, new_card_id)
         return case
 
     async def accept(self, card_id: int, *, counselor_id: str, counselor_name: str, capacity: int,
@@ -380,6 +372,14 @@ class CaseStore:
             rows = (await conn.execute(select(_card).where(_card.c.case_id == case_id)
                                        .order_by(_card.c.id))).all()
         return [self._card_of(r) for r in rows]
+
+    async def open_cards(self, org_id: str) -> list[tuple[int, int]]:
+        """(card id, case id) of the partner's open cards, oldest first: its queued and active
+        cases, as the web desk lists them."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_card.c.id, _card.c.case_id).where(
+                _card.c.org_id == org_id, _card.c.state == "open").order_by(_card.c.id))).all()
+        return [(int(r.id), int(r.case_id)) for r in rows]
 
     async def set_card_ts(self, card_id: int, ts: str) -> None:
         async with self._db.write() as conn:

@@ -29,10 +29,9 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from sqlalchemy import Index, UniqueConstraint, delete, func, select
 from sqlmodel import Field, SQLModel
 
-from storage.case_tables import CardRow
 from storage.db import Database
 from storage.errors import StorageError
-from storage.tables import UTCDateTime, _Id
+from storage.tables import UTCDateTime, _Id, table_of
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # 32 MiB per hash
 SESSION_TTL = timedelta(hours=8)
@@ -78,10 +77,9 @@ class DeskFailureRow(SQLModel, table=True):
     at: datetime = Field(sa_type=UTCDateTime)
 
 
-_user = DeskUserRow.__table__
-_session = DeskSessionRow.__table__
-_fail = DeskFailureRow.__table__
-_card = CardRow.__table__
+_user = table_of(DeskUserRow)
+_session = table_of(DeskSessionRow)
+_fail = table_of(DeskFailureRow)
 
 
 @dataclass(frozen=True)
@@ -205,11 +203,3 @@ class DeskUsers:
     async def sign_out(self, token: str) -> None:
         async with self._db.write() as conn:
             await conn.execute(delete(_session).where(_session.c.token_hash == _token_hash(token)))
-
-    async def open_cards(self, org_id: str) -> list[tuple[int, int]]:
-        """(card id, case id) of the partner's open cards: its queued and active cases.
-        (A read of the desk's tables; CaseStore would be its natural home.)"""
-        async with self._db.read() as conn:
-            rows = (await conn.execute(select(_card.c.id, _card.c.case_id).where(
-                _card.c.org_id == org_id, _card.c.state == "open").order_by(_card.c.id))).all()
-        return [(int(r.id), int(r.case_id)) for r in rows]

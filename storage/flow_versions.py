@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 
 from storage.db import Database
-from storage.tables import UTCDateTime
+from storage.tables import UTCDateTime, table_of
 
 
 class FlowVersionRow(SQLModel, table=True):
@@ -39,7 +39,7 @@ class FlowVersionInfo:
     current: bool
 
 
-_table = FlowVersionRow.__table__
+_table = table_of(FlowVersionRow)
 
 
 class FlowVersionStore:

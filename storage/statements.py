@@ -11,12 +11,12 @@ from typing import Any
 
 from sqlalchemy import Integer, String, bindparam, delete, func, select, update
 
-from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime
+from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime, table_of
 
-_inbox = InboxRow.__table__
-_address = AddressRow.__table__
-_session = SessionRow.__table__
-_outbox = OutboxRow.__table__
+_inbox = table_of(InboxRow)
+_address = table_of(AddressRow)
+_session = table_of(SessionRow)
+_outbox = table_of(OutboxRow)
 
 INBOX_FINISH = (
     update(_inbox).where(_inbox.c.id == bindparam("b_id"))

@@ -3,7 +3,8 @@
 Every method is one transaction, or part of one shared with other callers' writes (group
 commit, see writer.py); either way it returns after the commit. Associated data binds each
 ciphertext to its row and purpose (`inbox|channel|event id|pseudonym`, `session|pseudonym`, ...),
-so a value copied into another row, or another column, does not decrypt.
+so a value copied into another row, or another column, does not decrypt. Outbox rows are written
+and read through outbox.py, which CaseStore shares.
 
 `mark_*` methods on a row that is gone (for example removed by `forget_person` while a send was
 in flight) do nothing rather than raise: the caller could not do anything useful about it.
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -21,19 +21,21 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.base import Executable
 
 from storage import statements as Q
 from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
-from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow
+from storage.outbox import outbox_item, outbox_values
+from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, table_of
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.writer import Batch, GroupWriter
 
-_inbox = InboxRow.__table__
-_address = AddressRow.__table__
-_session = SessionRow.__table__
-_outbox = OutboxRow.__table__
+_inbox = table_of(InboxRow)
+_address = table_of(AddressRow)
+_session = table_of(SessionRow)
+_outbox = table_of(OutboxRow)
 
 _ERROR_MAX = 200
 _INSERT_CHUNK = 200  # rows per INSERT statement (6 bound values each, far below both limits)
@@ -273,23 +275,11 @@ class Store:
         if state is not None:
             encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
             state_token = self._keys.encrypt(encoded, aad=_aad("session", pseudonym))
-        out_rows = []
-        for msg in outgoing:
-            retry_key = str(uuid.uuid4())
-            out_rows.append({
-                "pseudonym": pseudonym,
-                "channel": msg.channel,
-                "payload_enc": self._keys.encrypt(
-                    msg.payload, aad=_aad("outbox", pseudonym, retry_key)),
-                "reply_token_enc": None if msg.reply_token is None else self._keys.encrypt(
-                    msg.reply_token.encode(), aad=_aad("reply", pseudonym, retry_key)),
-                "reply_token_expires_at": msg.reply_token_expires_at,
-                "retry_key": retry_key,
-                "status": "pending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "created_at": now,
-            })
+        out_rows = [
+            outbox_values(self._keys, pseudonym=pseudonym, channel=msg.channel, payload=msg.payload, now=now,
+                          reply_token=msg.reply_token, reply_token_expires_at=msg.reply_token_expires_at)
+            for msg in outgoing
+        ]
 
         async def job(conn: AsyncConnection, batch: Batch) -> int | None:
             # The session comes first: a conflict is found before anything is written. The rest
@@ -319,6 +309,7 @@ class Store:
             if (await conn.execute(Q.SESSION_VERSION, {"b_p": pseudonym})).first() is not None:
                 raise ConcurrentUpdate("a session was created meanwhile")
             return None
+        statement: Executable
         if expected_version is None:
             statement = self._session_insert
             params: dict[str, Any] = {"pseudonym": pseudonym, "version": 1,
@@ -358,18 +349,7 @@ class Store:
         _aware(now)
         async with self._db.read() as conn:
             rows = (await conn.execute(Q.DUE_OUTBOX, {"b_now": now, "b_limit": limit})).all()
-        return [self._outbox_item(r) for r in rows]
-
-    def _outbox_item(self, r: Any) -> OutboxItem:
-        token = None
-        if r.reply_token_enc is not None:
-            token = self._keys.decrypt(
-                r.reply_token_enc, aad=_aad("reply", r.pseudonym, r.retry_key)).decode()
-        return OutboxItem(
-            id=r.id, pseudonym=r.pseudonym, channel=r.channel,
-            payload=self._keys.decrypt(r.payload_enc, aad=_aad("outbox", r.pseudonym, r.retry_key)),
-            reply_token=token, reply_token_expires_at=r.reply_token_expires_at,
-            retry_key=r.retry_key, attempts=r.attempts)
+        return [outbox_item(self._keys, r) for r in rows]
 
     async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""

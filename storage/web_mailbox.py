@@ -23,7 +23,7 @@ from sqlmodel import Field, SQLModel
 from storage.db import Database
 from storage.errors import ConcurrentUpdate
 from storage.keys import Keyring
-from storage.tables import UTCDateTime
+from storage.tables import UTCDateTime, table_of
 
 _ATTEMPTS = 5
 
@@ -46,7 +46,7 @@ class MailItem:
     created_at: datetime
 
 
-_table = WebMailboxRow.__table__
+_table = table_of(WebMailboxRow)
 
 
 def _aad(pseudonym: str, key: str) -> bytes:

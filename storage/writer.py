@@ -131,7 +131,7 @@ class GroupWriter:
         if self._queue[0][2]:
             job, fut, _ = self._queue.popleft()
             return [(job, fut)]
-        jobs = []
+        jobs: list[tuple[Job, asyncio.Future[Any]]] = []
         while self._queue and len(jobs) < _GROUP_MAX and not self._queue[0][2]:
             job, fut, _ = self._queue.popleft()
             jobs.append((job, fut))

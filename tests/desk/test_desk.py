@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from storage.cases import CaseStore, handle_for
+from storage.outbox import outbox_item
 from storage.tables import OutboxRow
 from bot.desk.queue import position
 from tests.desk.conftest import MORNING_ONLY, START, actor, handoff, make_desk
@@ -24,7 +25,7 @@ async def outbox(store, *, channel: str | None = None) -> list[tuple[str, object
     table = OutboxRow.__table__
     async with store._db.read() as conn:
         rows = (await conn.execute(select(table).order_by(table.c.id))).all()
-    items = [store._outbox_item(r) for r in rows]
+    items = [outbox_item(store._keys, r) for r in rows]
     return [(i.pseudonym, json.loads(i.payload)) for i in items if channel is None or i.channel == channel]
 
 
