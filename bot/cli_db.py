@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from storage import Keyring, Store, open_database
 
-from .clock import utcnow
 from .cli import CliError
+from .clock import utcnow
 from .settings import Settings
 
 

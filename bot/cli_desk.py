@@ -17,8 +17,8 @@ from routing import example_directory_path, load_directory
 from storage import open_database
 from storage.desk_users import DeskUsers
 
-from .clock import utcnow
 from .cli import CliError
+from .clock import utcnow
 from .settings import Settings
 
 

@@ -9,7 +9,6 @@ version stays held in memory so a conversation continues on the version it start
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime

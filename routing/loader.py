@@ -27,6 +27,7 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def example_directory_path() -> Path:
@@ -228,7 +229,7 @@ def _zone(node: Node) -> ZoneInfo | None:
 
 
 def _desk(node: Node) -> Desk | None:
-    if not node.check_keys(("slack_channel", "web")):
+    if not node.check_keys(("slack_channel", "web", "supervisors", "web_supervisors")):
         return None
     channel = node.child("slack_channel")
     web = node.child("web")
@@ -244,7 +245,28 @@ def _desk(node: Node) -> Desk | None:
     if slack is None and not use_web:
         node.problem("needs slack_channel or web: true, or cases would have nowhere to go")
         return None
-    return Desk(slack_channel=slack, web=use_web)
+    supervisors = _names(node.child("supervisors"), pattern=_SLACK_USER, example="a Slack user id such as U0123ABCD")
+    web_supervisors = _names(node.child("web_supervisors"), pattern=None, example="a web desk account name")
+    if supervisors is None or web_supervisors is None:
+        return None
+    return Desk(slack_channel=slack, web=use_web, supervisors=supervisors, web_supervisors=web_supervisors)
+
+
+def _names(node: Node | None, *, pattern: re.Pattern[str] | None, example: str) -> frozenset[str] | None:
+    """A list of names (empty when absent); None after reporting a problem."""
+    if node is None:
+        return frozenset()
+    if not isinstance(node.value, list):
+        node.problem(f"expected a list of names, each {example}")
+        return None
+    names = []
+    for item in node.items():
+        if not isinstance(item.value, str) or not item.value.strip() or (
+                pattern is not None and not pattern.match(item.value)):
+            item.problem(f"expected {example}, got {describe(item.value)}")
+            return None
+        names.append(item.value.strip())
+    return frozenset(names)
 
 
 def _time(node: Node, *, end: bool) -> int | None:

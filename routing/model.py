@@ -28,6 +28,9 @@ class Desk:
 
     slack_channel: str | None = None
     web: bool = False
+    # Who may take over a colleague's case: Slack user ids, and web desk account names.
+    supervisors: frozenset[str] = frozenset()
+    web_supervisors: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Every change of a case is one transaction that also writes what it sends: messages to the person
 (outbox rows on the person's channel, delivered by the same OutboxPump as the intake's) and
-messages to counselors (outbox rows on the "slack-desk" channel, one queue per case, keyed
+messages to counselors (outbox rows on the "desk" channel, one queue per case, keyed
 `desk:<case id>`), so nothing is lost while LINE or Slack is down and nothing is sent for a change
 that did not happen.
 
@@ -45,7 +45,8 @@ _org = table_of(DeskOrgRow)
 _risk = table_of(RiskMarkRow)
 _fu = table_of(FollowUpRow)
 
-DESK_CHANNEL = "slack-desk"
+DESK_CHANNEL = "desk"  # notices about cards to the front ends (bot/desk/notices.py)
+LEGACY_DESK_CHANNEL = "slack-desk"  # the same, in rows written by the first release
 PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
 _HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
 NEW_CARD = "new"  # in a desk op's "card_id": the card this transition creates

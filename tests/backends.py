@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage import Database, Keyring, Store, open_database
+from storage import CaseStore, Database, Keyring, Store, open_database
 
 PG_URL = os.environ.get(
     "TSUNAGU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -131,3 +131,8 @@ async def db(backend: Backend) -> Database:
 @pytest.fixture
 def store(db: Database, keyring: Keyring) -> Store:
     return Store(db, keyring)
+
+
+@pytest.fixture
+def cases(db: Database, keyring: Keyring) -> CaseStore:
+    return CaseStore(db, keyring)

@@ -12,8 +12,8 @@ from storage.cases import Card, Case, CaseConflict, CaseMessage, Emit
 
 from . import notices
 from . import texts as T
-from .parts import DeskParts, message, yes_no
 from .partners import has_desk, request_for
+from .parts import DeskParts, message, yes_no
 from .policy import Action, Actor, refusal
 from .queue import in_order
 

@@ -18,8 +18,8 @@ from storage.cases import Card, Case, CaseStore
 
 from ..metrics import Metrics
 from .counselor import ActionResult, CaseView, CounselorSide
-from .parts import DeskParts
 from .partners import Partners
+from .parts import DeskParts
 from .person import PersonSide
 from .policy import Actor
 from .port import DeskReply

@@ -17,12 +17,12 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from storage.cases import NEW_CARD
+from storage.cases import DESK_CHANNEL, LEGACY_DESK_CHANNEL, NEW_CARD
 
 __all__ = ["CHANNEL", "LEGACY_CHANNEL", "NEW_CARD", "Notice", "changed", "decode", "opened", "said"]
 
-CHANNEL = "desk"
-LEGACY_CHANNEL = "slack-desk"  # outbox rows of the previous release
+CHANNEL = DESK_CHANNEL
+LEGACY_CHANNEL = LEGACY_DESK_CHANNEL  # outbox rows of the previous release
 Kind = Literal["opened", "changed", "said"]
 _KINDS: dict[str, Kind] = {"opened": "opened", "changed": "changed", "said": "said",
                            "post_card": "opened", "update_card": "changed", "thread": "said"}

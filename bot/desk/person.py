@@ -13,8 +13,8 @@ from storage.cases import Case, CaseConflict, Emit, FollowUp
 
 from . import notices
 from . import texts as T
-from .parts import DeskParts, message
 from .partners import request_for
+from .parts import DeskParts, message
 from .port import DeskReply
 from .queue import effective_priority, position, priority_of
 from .risk import RiskHit

@@ -11,8 +11,8 @@ from storage.cases import Case, CaseConflict, CaseMessage, Emit
 
 from . import notices
 from . import texts as T
-from .parts import DeskParts, message, yes_no
 from .partners import request_for
+from .parts import DeskParts, message, yes_no
 from .queue import in_order
 
 log = logging.getLogger(__name__)

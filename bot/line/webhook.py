@@ -30,6 +30,12 @@ from .translate import CHANNEL, NotAWebhookEvent, to_inbound, unparsed_message
 log = logging.getLogger(__name__)
 
 
+def signed(channel_secret: str, body: bytes, signature: str) -> bool:
+    """LINE's X-Line-Signature: base64 of HMAC-SHA256 over the raw body, under the channel secret."""
+    digest = hmac.new(channel_secret.encode(), body, hashlib.sha256).digest()
+    return hmac.compare_digest(base64.b64encode(digest), signature.encode("ascii", "replace"))
+
+
 @dataclass(frozen=True)
 class LineWebhook:
     channel_secret: str
@@ -49,7 +55,7 @@ class LineWebhook:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return self._reject(413, "too-large")
-        if not self._signed(body, signature):
+        if not signed(self.channel_secret, body, signature):
             return self._reject(401, "bad-signature")
         try:
             inbound = self._parse(body)
@@ -63,10 +69,6 @@ class LineWebhook:
             log.error("inbox write failed: %s", type(exc).__name__)
             return self._reject(503, "storage-unavailable")
         return web.Response(text="OK")
-
-    def _signed(self, body: bytes, signature: str) -> bool:
-        digest = hmac.new(self.channel_secret.encode(), body, hashlib.sha256).digest()
-        return hmac.compare_digest(base64.b64encode(digest), signature.encode("ascii", "replace"))
 
     def _parse(self, body: bytes) -> list[Inbound]:
         text = body.decode("utf-8")

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from storage import InboxItem, Store
 
 from ..desk import FOLLOWUP_DAYS, ActionResult, Actor, Desk
+from ..desk.texts import counselor as counselor_text
 from . import cards
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ class SlackDeskEvents:
         elif action == cards.TRANSFER and len(parts) == 1:
             options = await self.desk.transfer_options(card_id, actor=actor, now=now)
             if not options:
-                await self._ephemeral(channel, user, "引継ぎ先の候補がありません。 / No partner can take a transfer now.")
+                await self._ephemeral(channel, user, counselor_text("no_transfer"))
                 return "prompt"
             blocks = cards.transfer_buttons(card_id, options)
         elif action == cards.TRANSFER:

@@ -27,12 +27,13 @@ from storage.desk_users import DeskUser, DeskUsers, SignInLimited, csrf_ok, csrf
 from ..desk import FOLLOWUP_DAYS, OUTCOMES, ActionResult, Actor, Desk, has_desk
 from ..desk.summary import summarize
 from ..desk.texts import OUTCOMES as OUTCOME_LABELS
+from .texts import TEXTS as T
 
 COOKIE = "tsunagu_desk"
 MAX_TEXT = 4000
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_NOT_FOUND = ("not_found", "この相談は見つかりません / No such case here")
-_SIGNED_OUT = ("signed_out", "サインインしてください / Please sign in")
+_NOT_FOUND = ("not_found", T["not_found"])
+_SIGNED_OUT = ("signed_out", T["signed_out"])
 # A refusal the desk gives, as an HTTP status.
 _STATUS = {"unknown": 404, "not_yours": 409, "taken": 409, "capacity": 409, "moved": 409, "closed": 409,
            "not_active": 409, "not_supervisor": 403, "already_yours": 409, "no_transfer": 409}
@@ -42,8 +43,6 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
-def actor_of(user: DeskUser) -> Actor:
-    return Actor(id=f"web:{user.id}", name=user.name, org_id=user.org_id, front="web")
 
 
 class WebDeskApi:
@@ -51,6 +50,12 @@ class WebDeskApi:
         self.desk = desk
         self.users = users
         self.clock = clock
+
+    def actor(self, user: DeskUser) -> Actor:
+        """The signed-in counselor as the desk sees them (a supervisor if the directory says so)."""
+        org = self.desk.directory.get(user.org_id)
+        supervisor = org is not None and user.name in org.desk.web_supervisors
+        return Actor(id=f"web:{user.id}", name=user.name, org_id=user.org_id, front="web", supervisor=supervisor)
 
     # -- sessions ----------------------------------------------------------------------------------
 
@@ -71,7 +76,7 @@ class WebDeskApi:
         if signed is None:
             return _error(401, *_SIGNED_OUT)
         if not self._same_origin(request) or not csrf_ok(signed[1], request.headers.get("X-CSRF-Token")):
-            return _error(403, "csrf", "リクエストを確認できません。再読み込みしてください / Request refused: reload the page")
+            return _error(403, "csrf", T["csrf_reload"])
         return signed
 
     @staticmethod
@@ -89,17 +94,17 @@ class WebDeskApi:
 
     async def sign_in(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json" or not self._same_origin(request):
-            return _error(403, "csrf", "リクエストを確認できません / Request refused")
+            return _error(403, "csrf", T["csrf"])
         body = await self._json(request)
         org, name, password = (str(body.get(k) or "") for k in ("org", "name", "password"))
         if not org or not name or not password or max(len(org), len(name), len(password)) > 200:
-            return _error(400, "missing", "団体ID・名前・パスワードを入力してください / Enter organization, name and password")
+            return _error(400, "missing", T["missing"])
         try:
             result = await self.users.sign_in(org, name, password, address=request.remote or "-", now=self.clock())
         except SignInLimited:
-            return _error(429, "limited", "失敗が続いたため15分間サインインできません / Too many failed sign-ins: try again in 15 minutes")
+            return _error(429, "limited", T["limited"])
         if result is None:
-            return _error(401, "wrong", "団体ID・名前・パスワードが一致しません / Organization, name or password is wrong")
+            return _error(401, "wrong", T["wrong"])
         user, token = result
         response = web.json_response(self._me(user, token))
         response.set_cookie(COOKIE, token, path="/desk", httponly=True, samesite="Strict", secure=request.secure,
@@ -137,7 +142,7 @@ class WebDeskApi:
         if signed is None:
             return _error(401, *_SIGNED_OUT)
         now = self.clock()
-        waiting, active = await self.desk.open_cases(actor_of(signed[0]), now)
+        waiting, active = await self.desk.open_cases(self.actor(signed[0]), now)
         return web.json_response({"queued": [self._summary(c, k, now) for k, c in waiting],
                                   "active": [self._summary(c, k, now) for k, c in active]})
 
@@ -154,7 +159,7 @@ class WebDeskApi:
         signed = await self._user(request)
         if signed is None:
             return _error(401, *_SIGNED_OUT)
-        actor = actor_of(signed[0])
+        actor = self.actor(signed[0])
         card = await self._card(request, actor)
         view = await self.desk.view(actor, card.id) if card else None
         if view is None:
@@ -173,7 +178,7 @@ class WebDeskApi:
         if isinstance(signed, web.Response):
             return signed
         user = signed[0]
-        actor = actor_of(user)
+        actor = self.actor(user)
         card = await self._card(request, actor)
         if card is None:
             return _error(404, *_NOT_FOUND)
@@ -183,7 +188,7 @@ class WebDeskApi:
         if kind in ("say", "note"):
             text = str(body.get("text") or "").strip()
             if not text or len(text) > MAX_TEXT:
-                return _error(400, "text", f"1〜{MAX_TEXT}文字で入力してください / Write 1 to {MAX_TEXT} characters")
+                return _error(400, "text", T["text"].format(max=MAX_TEXT))
             client_id = str(body.get("id") or "")
             key = f"webdesk:{user.id}:{client_id if _CLIENT_ID.match(client_id) else uuid.uuid4().hex}"
             call = desk.say if kind == "say" else desk.note
@@ -197,7 +202,7 @@ class WebDeskApi:
         elif kind == "close":
             outcome = str(body.get("outcome") or "")
             if outcome not in OUTCOMES:
-                return _error(400, "outcome", "終了の理由を選んでください / Choose an outcome")
+                return _error(400, "outcome", T["outcome"])
             try:
                 days = int(body.get("followup_days") or 0)
             except (TypeError, ValueError):
@@ -206,10 +211,10 @@ class WebDeskApi:
         elif kind == "transfer":
             target = desk.directory.get(str(body.get("to") or ""))
             if target is None or not has_desk(target):
-                return _error(400, "to", "引継ぎ先を選んでください / Choose a partner")
+                return _error(400, "to", T["to"])
             result = await desk.transfer(card.id, actor=actor, to_org=target.id, now=now)
         else:
-            return _error(404, "no_action", "そのような操作はありません / No such action")
+            return _error(404, "no_action", T["no_action"])
         if not result.ok:
             status = _STATUS.get(result.reason or "", 409)
             if status == 404:

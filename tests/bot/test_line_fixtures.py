@@ -14,7 +14,7 @@ from linebot.v3 import WebhookParser
 
 from bot.app import SERVICES
 from bot.line.translate import to_inbound
-from bot.line.webhook import LineWebhook
+from bot.line.webhook import signed
 from tests.bot.conftest import sign
 
 FIXTURES = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "line"
@@ -66,9 +66,8 @@ def test_all_events_webhook_translates_every_event():
 
 
 def test_signature_test_vector_from_the_sdk():
-    hook = LineWebhook(channel_secret="channel_secret", store=None, keyring=None, metrics=None, clock=None, submit=None)  # type: ignore[arg-type]
-    assert hook._signed(b"bodybodybodybody", "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k=")
-    assert not hook._signed(b"bodybodybodybodx", "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k=")
+    assert signed("channel_secret", b"bodybodybodybody", "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k=")
+    assert not signed("channel_secret", b"bodybodybodybodx", "/gg9a+LvFevTH1sd7XCQycD7tsWclCsInj7MhBHxN7k=")
 
 
 async def test_real_payloads_through_the_webhook(service):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.delivery import OutboxPump, Sent
 from bot.metrics import Metrics
+from bot.work.pump import OutboxPump
+from bot.work.sending import Sent
 from storage import OutboxItem
 
 ROW = OutboxItem(

@@ -50,11 +50,6 @@ organizations:
 """
 
 
-@pytest.fixture
-def cases(db, keyring) -> CaseStore:  # noqa: F811
-    return CaseStore(db, keyring)
-
-
 def make_desk(cases: CaseStore, clock: Clock, directory: str = DIRECTORY) -> Desk:
     return Desk(cases=cases, directory=parse_directory(directory), hotlines=load_hotlines(),
                 lexicon=RiskLexicon.load(), clock=clock)

@@ -10,10 +10,10 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.desk.queue import position
 from storage.cases import CaseStore, handle_for
 from storage.outbox import outbox_item
 from storage.tables import OutboxRow
-from bot.desk.queue import position
 from tests.desk.conftest import MORNING_ONLY, START, actor, handoff, make_desk
 
 P1 = "a" * 64

@@ -63,7 +63,7 @@ async def test_store_and_case_store_write_rows_the_sender_reads(store: Store, db
 
     due = await store.due_outbox(T0)
     assert [(i.pseudonym, i.channel) for i in due] == [
-        ("p-alice", "line"), ("p-bob", "slack"), (f"desk:{case.id}", "slack-desk")]
+        ("p-alice", "line"), ("p-bob", "slack"), (f"desk:{case.id}", "desk")]
     assert decode_messages(due[0].payload) == [Message("flow reply")]
     assert due[0].reply_token == "tok"
     assert decode_messages(due[1].payload) == list(person[:5])  # five to a row, as LINE takes them

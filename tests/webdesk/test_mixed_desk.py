@@ -4,8 +4,9 @@ card's update; the web partner's card has no Slack channel."""
 
 from __future__ import annotations
 
+from bot.desk import Actor, notices
 from storage.cases import CaseStore
-from tests.desk.conftest import cases, handoff, make_desk  # noqa: F401  (fixtures)
+from tests.desk.conftest import actor, handoff, make_desk
 from tests.desk.test_desk import outbox
 
 MIXED = """\
@@ -33,27 +34,38 @@ organizations:
 P = "c" * 64
 
 
-async def test_a_slack_case_transferred_to_the_web_desk(cases: CaseStore, store, clock):  # noqa: F811
+async def slack_notices(store, cases) -> list[dict]:
+    """The desk's notices about cards that are shown in Slack."""
+    found = []
+    for _, notice in await outbox(store, channel=notices.CHANNEL):
+        card = await cases.card(notice["card_id"])
+        if card.slack_channel:
+            found.append(notice)
+    return found
+
+
+async def test_a_slack_case_transferred_to_the_web_desk(cases: CaseStore, store, clock):
     desk = make_desk(cases, clock, MIXED)
     await desk.handoff(pseudonym=P, channel="line", handoff=handoff(topics=("loneliness", "family")), now=clock())
     case = await cases.latest_case(P)
     assert case.org_id == "slackers"
     [card] = await cases.cards(case.id)
-    assert (await desk.accept(card.id, counselor_id="U1", counselor_name="はる", now=clock())).ok
-    assert await desk.transfer_options(card.id, now=clock()) == [("webbers", "ウェブ相談室")]
-    before = len(await outbox(store, channel="slack-desk"))
-    assert (await desk.transfer(card.id, counselor_id="U1", counselor_name="はる", to_org="webbers", now=clock())).ok
-    ops = [op for _, op in (await outbox(store, channel="slack-desk"))[before:]]
-    assert {op["card_id"] for op in ops} == {card.id}, "only the old Slack card is touched"
-    assert "post_card" not in {op["op"] for op in ops}
+    slacker = actor("slackers", "U1", "はる")
+    assert (await desk.accept(card.id, actor=slacker, now=clock())).ok
+    assert await desk.transfer_options(card.id, actor=slacker, now=clock()) == [("webbers", "ウェブ相談室")]
+    before = len(await slack_notices(store, cases))
+    assert (await desk.transfer(card.id, actor=slacker, to_org="webbers", now=clock())).ok
+    found = (await slack_notices(store, cases))[before:]
+    assert {n["card_id"] for n in found} == {card.id}, "only the old Slack card is touched"
+    assert "opened" not in {n["op"] for n in found}
     cards = await cases.cards(case.id)
     assert [(c.org_id, c.slack_channel, c.state) for c in cards] == [
         ("slackers", "C0SLACK", "moved"), ("webbers", "", "open")]
     # the web counselor accepts on the new card, through the same race-safe accept
-    result = await desk.accept(cards[1].id, counselor_id="web:1", counselor_name="なつ", now=clock())
+    webber = Actor(id="web:1", name="なつ", org_id="webbers", front="web")
+    result = await desk.accept(cards[1].id, actor=webber, now=clock())
     assert result.ok and result.case.org_id == "webbers" and result.case.counselor_name == "なつ"
-    after = len(await outbox(store, channel="slack-desk"))
-    assert (await desk.say(cards[1].id, counselor_id="web:1", text="こんにちは", source_key="w1", now=clock())).ok
-    assert (await desk.close(cards[1].id, counselor_id="web:1", counselor_name="なつ", outcome="resolved",
-                             now=clock())).ok
-    assert len(await outbox(store, channel="slack-desk")) == after, "nothing for Slack from the web desk"
+    after = len(await slack_notices(store, cases))
+    assert (await desk.say(cards[1].id, actor=webber, text="こんにちは", source_key="w1", now=clock())).ok
+    assert (await desk.close(cards[1].id, actor=webber, outcome="resolved", now=clock())).ok
+    assert len(await slack_notices(store, cases)) == after, "nothing for Slack from the web desk"

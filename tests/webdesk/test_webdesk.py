@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.app import SERVICES
+from bot.desk import Actor
 from storage import open_database
 from storage.cases import NewCard
 from storage.desk_users import DeskUserError, DeskUsers, csrf_token, hash_password, verify_password
@@ -174,7 +175,8 @@ async def test_a_web_counselor_and_another_race_to_accept_and_exactly_one_wins(c
     results = await asyncio.gather(
         a.post(f"/desk/api/cases/{case.id}/accept"),
         b.post(f"/desk/api/cases/{case.id}/accept"),
-        desk_service.app[SERVICES].desk.accept(card.id, counselor_id="U-SLACK", counselor_name="スラック", now=START),
+        desk_service.app[SERVICES].desk.accept(
+            card.id, actor=Actor(id="U-SLACK", name="スラック", org_id=case.org_id, front="slack"), now=START),
     )
     web_wins = [r.status for r in results[:2]].count(200)
     assert web_wins + results[2].ok == 1

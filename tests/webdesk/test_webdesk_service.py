@@ -3,10 +3,10 @@ embedded defaults create a demo counselor for the example directory's web-desk p
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.app import SERVICES
-from bot.desk import Desk
+from bot.desk import Desk, notices
 from bot.settings import Settings
 from bot.webdesk.mount import create_demo_user, on_embedded_defaults
 from routing import example_directory_path, load_directory
@@ -23,11 +23,13 @@ async def test_a_case_for_a_web_desk_partner_has_no_slack_card(desk_service):
     assert case.org_id in ("hikari", "hoshi")
     cards = await desk_service.app[SERVICES].desk.cases.cards(case.id)
     assert [(c.org_id, c.slack_channel, c.state) for c in cards] == [(case.org_id, "", "open")]
+    await desk_service.settle()
     outbox = OutboxRow.__table__
     async with desk_service.app[SERVICES].database.read() as conn:
-        slack = (await conn.execute(select(func.count()).select_from(outbox).where(
-            outbox.c.channel == "slack-desk"))).scalar_one()
-    assert slack == 0
+        rows = (await conn.execute(select(outbox.c.status, outbox.c.error).where(
+            outbox.c.channel == notices.CHANNEL))).all()
+    assert rows, "the desk told its front ends about the new card"
+    assert {tuple(r) for r in rows} == {("sent", None)}, "a web-desk card's notices need no delivery"
 
 
 def test_only_the_embedded_defaults_count_as_the_demo(tmp_path):
