@@ -46,7 +46,7 @@ def edges(flow: Flow, step: Step, language: str) -> list[tuple[str, str | None]]
             return [(next(iter(groups)), None)]
         return [(target, " / ".join(labels)) for target, labels in groups.items()]
     if isinstance(step, Branch):
-        out = []
+        out: list[tuple[str, str | None]] = []
         for case in step.cases:
             cond = " and ".join(
                 f"{var} = {' or '.join(value_key(v) for v in val) if isinstance(val, tuple) else value_key(val)}"
@@ -82,8 +82,8 @@ def mermaid(flow: Flow, *, language: str | None = None) -> str:
             shape = f'["{label}"]'
         out.append(f"  s_{step.id}{shape}")
     for step in flow.steps:
-        for target, label in edges(flow, step, language):
-            arrow = f' -- "{esc(label)}" --> ' if label else " --> "
+        for target, edge in edges(flow, step, language):
+            arrow = f' -- "{esc(edge)}" --> ' if edge else " --> "
             out.append(f"  s_{step.id}{arrow}s_{target}")
     handoffs = [f"s_{s.id}" for s in flow.steps if isinstance(s, Handoff)]
     ends = [f"s_{s.id}" for s in flow.steps if isinstance(s, End)]

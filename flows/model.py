@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Literal
 
+from .errors import Problem
+
 Scalar = str | int | float | bool | None
 
 STEP_KINDS = ("say", "ask", "ask_text", "branch", "set", "handoff", "end")
@@ -59,7 +61,8 @@ class ChoiceDef:
         return value_key(self.value)
 
 
-def value_key(value: Scalar) -> str:
+def value_key(value: object) -> str:
+    """A value as the text a person could type: YAML's spelling of null, true and false."""
     if value is None:
         return "null"
     if value is True:
@@ -157,11 +160,11 @@ class Flow:
     commands: tuple[Command, ...]
     reminder_after: timedelta
     expire_after: timedelta
-    warnings: tuple = ()
+    warnings: tuple[Problem, ...] = ()
     messages: tuple[tuple[str, Text], ...] = ()
     source: str = ""
     title: Text | None = None
-    _index: dict = field(default_factory=dict, compare=False, repr=False)
+    _index: dict[str, Step] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def default_language(self) -> str:

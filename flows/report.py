@@ -27,7 +27,7 @@ class Report:
         self.problems.append(Problem(self.source, pos.line, pos.column, step, message, "warning"))
 
     def sorted(self) -> list[Problem]:
-        """Each problem once (a value reached twice is reported twice), in the order of the file."""
+        """Each problem once (two checks may find the same one), in the order of the file."""
         unique = list(dict.fromkeys(self.problems))
         return sorted(unique, key=lambda p: (p.line, p.column))
 

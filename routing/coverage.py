@@ -109,7 +109,10 @@ def coverage(
 
     gaps: list[Gap] = []
     gap_hours: dict[str, set[int]] = {t: set() for t in topic_list}
-    to_dt = lambda m: datetime.fromtimestamp((window_start + m) * 60, tz)  # noqa: E731
+
+    def to_dt(minute: int) -> datetime:
+        return datetime.fromtimestamp((window_start + minute) * 60, tz)
+
     for topic in topic_list:
         base = nationwide[topic]
         per_region = regional[topic]
@@ -138,7 +141,7 @@ def coverage(
                 cells[hour_of_week[h]] = [running, running]
             else:
                 cell[0], cell[1] = min(cell[0], running), max(cell[1], running)
-        heat[topic] = tuple(tuple(c) if c is not None else None for c in cells)  # type: ignore[misc]
+        heat[topic] = tuple((c[0], c[1]) if c is not None else None for c in cells)
 
     return Coverage(
         start=start, days=days, timezone=tz, topics=topic_list, regions=region_list, gaps=tuple(gaps),

@@ -23,8 +23,9 @@ import re
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from functools import cached_property, lru_cache
+from zoneinfo import ZoneInfo
 
 from routing.errors import RoutingError
 from routing.hotlines import Hotline, Hotlines, load_hotlines
@@ -100,7 +101,10 @@ class Decision:
 
     def to_json(self) -> dict[str, object]:
         tz = self.at.tzinfo
-        stamp = lambda d: d.astimezone(tz).isoformat() if d is not None else None  # noqa: E731
+
+        def stamp(moment: datetime | None) -> str | None:
+            return moment.astimezone(tz).isoformat() if moment is not None else None
+
         return {
             "at": stamp(self.at),
             "request": {
@@ -163,6 +167,12 @@ class _Entry:
         self.crc = zlib.crc32(f"{org.id}:".encode())
 
 
+# (survivors, exclusions of the others that take the topic, bit mask of the survivors)
+_Split = tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]
+# How a partner that may take the case sorts: (topic rank, load share, tie-break, position, load).
+_Key = tuple[int, float, int, int, int]
+
+
 class _Index:
     """Partners pre-sorted by topic and region, so that a decision examines only the partners that
     could take the case; everyone else's exclusion is a ready-made tuple.
@@ -176,7 +186,7 @@ class _Index:
         self.position = {e.id: e.pos for e in self.entries}
         # Bit i stands for entries[i]. week_open[w]: partners whose plain weekly pattern has them open
         # at local week minute w (Monday 00:00 = 0), each read with its own zone's week minute.
-        self.zone_masks: dict[object, int] = {}
+        self.zone_masks: dict[ZoneInfo, int] = {}
         self.dated_masks: dict[int, int] = {}  # local date ordinal -> partners with a dated change then
         self.holiday_rule_mask = 0  # partners whose hours change on holidays
         toggles = [0] * (7 * 1440 + 1)
@@ -197,7 +207,7 @@ class _Index:
             self.week_open.append(current)
         self._languages: dict[str, int] = {}
         self._topics: dict[frozenset[str], tuple[tuple[Exclusion, ...], tuple[_Entry, ...]]] = {}
-        self._regional: dict[str, dict[tuple[str | None, bool], tuple[tuple[_Entry, ...], tuple[Exclusion, ...]]]] = {}
+        self._regional: dict[str, dict[tuple[str | None, bool], _Split]] = {}
 
     def language_mask(self, language: str) -> int:
         mask = self._languages.get(language)
@@ -217,9 +227,7 @@ class _Index:
                 self._topics[wanted] = found
         return found
 
-    def survivors(
-        self, topic: str, pref: str | None, avoid: bool
-    ) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
+    def survivors(self, topic: str, pref: str | None, avoid: bool) -> _Split:
         table = self._regional.get(topic)
         if table is None:
             entries = [e for e in self.entries if topic in e.topics]
@@ -229,9 +237,7 @@ class _Index:
         return table[(pref, avoid)]
 
     @staticmethod
-    def _split(
-        entries: list[_Entry], pref: str | None, avoid: bool
-    ) -> tuple[tuple[_Entry, ...], tuple[Exclusion, ...], int]:
+    def _split(entries: list[_Entry], pref: str | None, avoid: bool) -> _Split:
         keep: list[_Entry] = []
         drop: list[Exclusion] = []
         mask = 0
@@ -304,12 +310,12 @@ def route(
         survivors_mask |= index.survivors(topic, pref, avoid)[2]
 
     minute_key = str(int(now.timestamp() // 60)).encode()
-    moments: dict[object, Moment] = {}
-    pool: list[tuple] = []
+    moments: dict[ZoneInfo, Moment] = {}
+    pool: list[_Key] = []
     full: dict[int, int] = {}  # position -> load, for partners open but at capacity
     entries = index.entries
 
-    def available(entry: _Entry) -> tuple | str:
+    def available(entry: _Entry) -> _Key | str:
         """The sort key when the partner may take the case, else the name of the rule it fails."""
         if language not in entry.languages:
             return "language"
@@ -389,7 +395,7 @@ def route(
         if entry.id not in openings:
             moment = moments[entry.timezone]
             opens = opening_from(entry.org, moment)
-            openings[entry.id] = now if opens == "now" else opens
+            openings[entry.id] = now if isinstance(opens, str) else opens
         return openings[entry.id]
 
     closed_mask = eligible & ~open_mask
@@ -445,10 +451,10 @@ def _candidate(entry: _Entry, used: int, via_crisis: bool) -> Candidate:
 
 
 @lru_cache(maxsize=4096)
-def _closed_detail(opens: datetime, tz) -> str:
+def _closed_detail(opens: datetime, tz: tzinfo | None) -> str:
     return f"closed; opens {_when(opens, tz)}"
 
 
-def _when(moment: datetime, tz) -> str:
+def _when(moment: datetime, tz: tzinfo | None) -> str:
     local = moment.astimezone(tz)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")

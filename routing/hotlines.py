@@ -115,13 +115,15 @@ def _line(node: Node, zone: ZoneInfo) -> Hotline | None:
     if not node.check_keys(_LINE_FIELDS):
         return None
     before = len(node.report.problems)
-    values = {}
+    values: dict[str, str] = {}
     for key in ("id", "name", "name_en", "number", "hours_text"):
         child = node.child(key)
         if child is None:
             node.report.add(node.line, f"{node.path}.{key}", "required")
-        else:
-            values[key] = _text(child) if not isinstance(child.value, int) else str(child.value)
+            continue
+        value = _text(child) if not isinstance(child.value, int) else str(child.value)
+        if value is not None:  # else _text reported it
+            values[key] = value
     hours_node = node.child("hours")
     always, schedule = False, None
     if hours_node is None:

@@ -80,7 +80,8 @@ class Organization:
     _dated: Mapping[int, tuple[bool, tuple[Interval, ...]]] = field(init=False, repr=False, compare=False)
     _topic_set: frozenset[str] = field(init=False, repr=False, compare=False)
     _dated_days: tuple[int, ...] = field(init=False, repr=False, compare=False)  # sorted ordinals of _dated
-    _days: dict = field(init=False, repr=False, compare=False)  # ordinal -> intervals, for dated days and holidays
+    # ordinal -> intervals, for dated days and holidays
+    _days: dict[int, tuple[Interval, ...]] = field(init=False, repr=False, compare=False)
     _week: bytes = field(init=False, repr=False, compare=False)  # 10080 minutes, Monday 00:00 first; 1 = open
     _week2: bytes = field(init=False, repr=False, compare=False)  # two weeks, for searching past Sunday
 
@@ -90,8 +91,8 @@ class Organization:
             for day in rule.days:
                 weekly[day].append((rule.start, rule.end))
         dated: dict[int, tuple[bool, list[Interval]]] = {}
-        for day in self.closed_dates:
-            dated[day.toordinal()] = (True, [])
+        for closed_day in self.closed_dates:
+            dated[closed_day.toordinal()] = (True, [])
         for extra in self.extra_hours:
             closed, extras = dated.get(extra.date.toordinal(), (False, []))
             dated[extra.date.toordinal()] = (closed, [*extras, (extra.start, extra.end)])

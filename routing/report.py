@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from routing.coverage import Coverage, Gap
 from routing.decide import Decision
@@ -28,7 +28,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def _stamp(moment: datetime, tz) -> str:
+def _stamp(moment: datetime, tz: tzinfo | None) -> str:
     local = moment.astimezone(tz)
     return local.strftime("%Y-%m-%d %H:%M ") + (local.tzname() or "")
 

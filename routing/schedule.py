@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import holidays as _holidays
@@ -23,6 +24,9 @@ from routing.model import Interval, Organization, merge
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 DAY = 1440
 HORIZON_DAYS = 14
+# When a partner opens next: a time, None beyond the horizon, or "now" when a repeated autumn hour
+# has it open at that very moment.
+Opening = datetime | None | Literal["now"]
 
 _holiday: dict[int, bool] = {}
 _holiday_days: list[int] = []  # sorted ordinals of the holidays of every year looked at so far
@@ -36,7 +40,7 @@ def is_japanese_holiday(day: date | int) -> bool:
         year = date.fromordinal(ordinal).year
         first, last = date(year, 1, 1).toordinal(), date(year, 12, 31).toordinal()
         _holiday.update(dict.fromkeys(range(first, last + 1), False))
-        days = [d.toordinal() for d in _holidays.Japan(years=year)]
+        days = [d.toordinal() for d in _holidays.country_holidays("JP", years=year)]
         _holiday.update(dict.fromkeys(days, True))
         _holiday_days.extend(days)
         _holiday_days.sort()
@@ -93,7 +97,7 @@ def open_at(org: Organization, moment: Moment) -> bool:
     return open_at_local(org, moment.ordinal, moment.minute)
 
 
-def opening_from(org: Organization, moment: Moment) -> datetime | None | str:
+def opening_from(org: Organization, moment: Moment) -> Opening:
     """opening_after for a partner closed at a precomputed Moment; the week search when it is exact."""
     here = moment.week_minute
     found = org._week2.find(1, here + 1)
@@ -168,7 +172,9 @@ _CHUNK = 7 * DAY
 
 
 def _offset(tz: ZoneInfo, utc_minute: int) -> int:
-    return int(datetime.fromtimestamp(utc_minute * 60, tz).utcoffset().total_seconds()) // 60
+    offset = datetime.fromtimestamp(utc_minute * 60, tz).utcoffset()
+    assert offset is not None  # a time in a ZoneInfo zone always has one
+    return int(offset.total_seconds()) // 60
 
 
 @lru_cache(maxsize=4096)
@@ -256,12 +262,12 @@ def next_opening(
     if open_at_local(org, ordinal, minute):
         return now
     opens = opening_after(org, ordinal, minute, now.timestamp(), horizon_days=horizon_days)
-    return now if opens == "now" else opens
+    return now if isinstance(opens, str) else opens
 
 
 def opening_after(
     org: Organization, ordinal: int, minute: int, now_seconds: float, *, horizon_days: int = HORIZON_DAYS
-) -> datetime | None | str:
+) -> Opening:
     """next_opening for a partner known to be closed at local (ordinal, minute) = now_seconds; returns
     "now" in the rare autumn case where a repeated hour re-opens it at that very moment."""
     limit = now_seconds + horizon_days * 86400
