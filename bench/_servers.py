@@ -10,6 +10,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import json
 import os
 import socket
 import subprocess
@@ -33,6 +34,29 @@ def free_port() -> int:
 
 def sign(body: bytes) -> str:
     return base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def line_body(user: str, text: str, n: int, *, tag: str) -> bytes:
+    event = {
+        "type": "message",
+        "mode": "active",
+        "timestamp": int(time.time() * 1000),
+        "source": {"type": "user", "userId": user},
+        "webhookEventId": f"01BENCH{tag}{n:012d}",
+        "deliveryContext": {"isRedelivery": False},
+        "replyToken": f"rt-{tag}-{n}",
+        "message": {"id": str(n), "type": "text", "quoteToken": "q", "text": text},
+    }
+    return json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode()
+
+
+async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
+    started = time.perf_counter()
+    async with session.post(url, data=body, headers={"X-Line-Signature": sign(body)}) as r:
+        await r.read()
+        if r.status != 200:
+            raise RuntimeError(f"HTTP {r.status}")
+    return time.perf_counter() - started
 
 
 def start(kind: str, port: int, *, line_url: str, workdir: Path) -> subprocess.Popen:

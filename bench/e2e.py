@@ -18,8 +18,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bench._servers import running
-from bench.webhook import line_body, post
+from bench._servers import line_body, post, running
 from flows import load_bundled
 from flows.engine import Input, resume
 from flows.engine import start as flow_start

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import statistics
 import sys
@@ -27,31 +26,8 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._servers import running, sign  # noqa: E402
+from bench._servers import line_body, post, running  # noqa: E402
 from tests.fakes.line_api import FakeLine  # noqa: E402
-
-
-def line_body(user: str, text: str, n: int, *, tag: str) -> bytes:
-    event = {
-        "type": "message",
-        "mode": "active",
-        "timestamp": int(time.time() * 1000),
-        "source": {"type": "user", "userId": user},
-        "webhookEventId": f"01BENCH{tag}{n:012d}",
-        "deliveryContext": {"isRedelivery": False},
-        "replyToken": f"rt-{tag}-{n}",
-        "message": {"id": str(n), "type": "text", "quoteToken": "q", "text": text},
-    }
-    return json.dumps({"destination": "Ubench", "events": [event]}, ensure_ascii=False).encode()
-
-
-async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
-    started = time.perf_counter()
-    async with session.post(url, data=body, headers={"X-Line-Signature": sign(body)}) as r:
-        await r.read()
-        if r.status != 200:
-            raise RuntimeError(f"HTTP {r.status}")
-    return time.perf_counter() - started
 
 
 async def saturate(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float]]:

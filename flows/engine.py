@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from . import model as m
 from .errors import FlowError, SessionClosed, SessionMismatch
 from .matching import as_number, normalize
+from .messages import Choice, Message
 from .session import Answer, Pending, Session, freeze
 
 MEDIA_KINDS = (
@@ -44,22 +45,6 @@ class Input:
     def __post_init__(self) -> None:
         if self.media is not None and self.media not in MEDIA_KINDS:
             raise ValueError(f"media must be one of {', '.join(MEDIA_KINDS)}, not {self.media!r}")
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A quick-reply button; the adapter sends `label` back as text when it is tapped."""
-
-    label: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Message:
-    """One chat message, already in the session's language; choices go on the last one."""
-
-    text: str
-    choices: tuple[Choice, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from flows.engine import Message
+from flows.messages import Message
 from storage import statements as Q
 from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
 from storage.codec import encode_batches

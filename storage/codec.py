@@ -15,7 +15,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from flows.engine import Choice, Message
+from flows.messages import Choice, Message
 from storage.errors import StorageError
 
 

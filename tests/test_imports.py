@@ -139,26 +139,14 @@ def test_cycles_finds_every_loop_and_nothing_else() -> None:
 
 def test_the_real_graph_has_the_edges_we_know(graph: Graph) -> None:
     assert "flows.checks" in graph.edges["flows.loader"]  # from . import checks
-    assert "flows.engine" in graph.edges["bot.dispatch"]  # from flows import engine
+    assert "flows.engine" in graph.edges["bot.work.turn"]  # from flows import engine
     assert "flows.session" in graph.edges["flows.engine"]  # from .session import ...
     assert "aiohttp" in graph.external["bot.app"]
 
 
 # -- no cycle --------------------------------------------------------------------------------
 
-# The lead is removing these (issue 9); the test passes by itself once they are gone.
-CYCLES_BEING_REMOVED = {"bot", "bench"}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(p, marks=pytest.mark.xfail(strict=False, reason="import cycles in bot/ and bench/ are being "
-                                                "removed in the composition-root work (issue 9)"))
-        if p in CYCLES_BEING_REMOVED else p
-        for p in PACKAGES
-    ],
-)
+@pytest.mark.parametrize("package", PACKAGES)
 def test_no_import_cycle(graph: Graph, package: str) -> None:
     touching = [c for c in cycles(graph.edges) if any(in_package(m, package) for m in c)]
     assert touching == [], "import cycles:\n" + "\n".join(" <-> ".join(c) for c in touching)
@@ -181,7 +169,7 @@ def test_the_core_imports_no_other_first_party_package(graph: Graph, package: st
 
 
 def test_storage_imports_only_the_model_types_of_flows_and_routing(graph: Graph) -> None:
-    allowed = {"flows.model", "routing.model"}
+    allowed = {"flows.model", "flows.messages", "routing.model"}
     outside = _imports_outside(graph, "storage")
     assert {m: t - allowed for m, t in outside.items() if t - allowed} == {}
 
