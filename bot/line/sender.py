@@ -6,7 +6,6 @@ delivered twice; LINE answers 409 to a key it has already accepted, which counts
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -15,6 +14,7 @@ from linebot.v3.messaging import AsyncMessagingApi, PushMessageRequest, ReplyMes
 from linebot.v3.messaging.exceptions import ApiException
 
 from storage import OutboxItem
+from storage.codec import decode_messages
 
 from ..work.sending import Refused, Result, Retry, Sent
 from .translate import to_line_messages
@@ -26,7 +26,7 @@ class LineSender:
         self.clock = clock
 
     async def send(self, item: OutboxItem, address: str | None) -> Result:
-        messages = to_line_messages(json.loads(item.payload))
+        messages = to_line_messages(decode_messages(item.payload))
         token_fresh = (
             item.reply_token is not None
             and item.reply_token_expires_at is not None

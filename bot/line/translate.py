@@ -30,6 +30,8 @@ from linebot.v3.webhooks import (
     VideoMessageContent,
 )
 
+from flows.messages import Message
+
 from ..events import Inbound, SourceKind
 
 CHANNEL = "line"
@@ -163,17 +165,14 @@ def _message(text: str, labels: tuple[str, ...]) -> TextMessage:
     return message
 
 
-def to_line_messages(messages: Sequence[dict]) -> list[TextMessage]:
-    """Stored flow messages ({"text", "choices": [{"label", "value"}]}) as LINE text messages.
+def to_line_messages(messages: Sequence[Message]) -> list[TextMessage]:
+    """Flow and desk messages as LINE text messages.
 
     Choices become quick-reply buttons that send their label as text, so that a typed label and
     a tapped button are the same answer. Limits are enforced here as a last guard; the flow
     checks keep coordinators inside them in the first place.
     """
     return [
-        _message(
-            str(m.get("text") or " ")[:MAX_TEXT_CHARS],
-            tuple(str(c["label"]) for c in list(m.get("choices") or ())[:MAX_QUICK_REPLY_ITEMS]),
-        )
+        _message((m.text or " ")[:MAX_TEXT_CHARS], tuple(c.label for c in m.choices[:MAX_QUICK_REPLY_ITEMS]))
         for m in messages
     ]

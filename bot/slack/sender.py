@@ -7,16 +7,17 @@ A post_card whose card already has a ts is not posted again (a retry after Slack
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from flows.messages import Message
 from storage import OutboxItem
 from storage.cases import CaseStore
+from storage.codec import decode_messages
 
 from ..desk import notices
 from ..work.sending import Refused, Result, Retry, Sent
@@ -93,14 +94,13 @@ class SlackDeskSender:
         return failed or Sent("thread")
 
 
-def person_text(batch: list[dict]) -> str:
+def person_text(messages: Sequence[Message]) -> str:
     """One Slack message for one outbox row: texts, and choices as numbered options to type."""
     parts = []
-    for message in batch:
-        text = message.get("text", "")
-        choices = message.get("choices") or []
-        if choices:
-            text += "\n" + "  ".join(f"[{i}] {c['label']}" for i, c in enumerate(choices, 1))
+    for message in messages:
+        text = message.text
+        if message.choices:
+            text += "\n" + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(message.choices, 1))
         parts.append(text)
     return "\n\n".join(parts)
 
@@ -112,5 +112,6 @@ class SlackPersonSender:
     async def send(self, item: OutboxItem, address: str | None) -> Result:
         if not address:
             return Refused("no-address")
-        failed = await _call(self.client.chat_postMessage(channel=address, text=person_text(json.loads(item.payload))))
+        text = person_text(decode_messages(item.payload))
+        failed = await _call(self.client.chat_postMessage(channel=address, text=text))
         return failed or Sent("post")

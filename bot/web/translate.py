@@ -22,6 +22,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from storage.codec import decode_messages
+
 from ..events import Inbound
 
 CHANNEL = "web"
@@ -133,12 +135,8 @@ def person_line(say: Say, *, now: datetime) -> bytes:
 
 def bot_line(outbox_payload: bytes, *, now: datetime) -> bytes:
     """What the mailbox keeps of an outbox row: the flow or desk messages, as stored."""
-    messages = [
-        {"text": str(m.get("text") or ""),
-         "choices": [{"label": str(c.get("label")), "value": str(c.get("value", ""))}
-                     for c in (m.get("choices") or ())]}
-        for m in json.loads(outbox_payload)
-    ]
+    messages = [{"text": m.text, "choices": [{"label": c.label, "value": c.value} for c in m.choices]}
+                for m in decode_messages(outbox_payload)]
     return _dumps({"from": "bot", "messages": messages, "at": now.isoformat()})
 
 
