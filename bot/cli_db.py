@@ -18,7 +18,7 @@ from .clock import utcnow
 from .settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("db", help="database and key file tools for operators")
     actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
     actions.add_parser("status", help="row counts; exit 1 if the database does not answer").set_defaults(run=run_status)

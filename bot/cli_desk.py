@@ -15,14 +15,14 @@ from pathlib import Path
 
 from routing import example_directory_path, load_directory
 from storage import open_database
-from storage.desk_users import DeskUsers
+from storage.desk_users import DeskUser, DeskUsers
 
 from .cli import CliError
 from .clock import utcnow
 from .settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("desk", help="counselor accounts for the web desk (/desk)")
     actions = parser.add_subparsers(dest="desk_command", required=True, metavar="ACTION")
     add = actions.add_parser("add-user", help="create a web desk counselor at a partner",
@@ -70,7 +70,7 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     settings = Settings.from_env(config_file=args.config)
 
-    async def main():  # type: ignore[no-untyped-def]
+    async def main() -> list[DeskUser]:
         db = await open_database(settings.database_url)
         try:
             return await DeskUsers(db).users()

@@ -28,7 +28,7 @@ from flows.transcript import DEFAULT_START, STEP_TIME, parse_line, render_turn, 
 FLOW_SUFFIXES = (".yaml", ".yml")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("flows", help="check, try out and draw intake flow scripts",
                                    description="Check, try out and draw intake flow scripts.")
     sub = parser.add_subparsers(dest="flows_command", required=True, metavar="ACTION")
@@ -81,7 +81,9 @@ def flow_files(paths: list[str]) -> list[Path]:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    results = []
+    results: list[dict[str, object]] = []
+    error_counts: list[int] = []
+    warning_counts: list[int] = []
     problems = []
     for path in flow_files(args.paths):
         flow, found = analyse(path.read_bytes(), source=str(path))
@@ -93,8 +95,10 @@ def run_validate(args: argparse.Namespace) -> int:
             "errors": errors,
             "warnings": len(found) - errors,
         })
+        error_counts.append(errors)
+        warning_counts.append(len(found) - errors)
         problems += found
-    failed = any(r["errors"] for r in results)
+    failed = any(error_counts)
     if args.json:
         print(json.dumps({"ok": not failed, "files": results, "problems": [p.to_json() for p in problems]},
                          ensure_ascii=False, indent=2))
@@ -105,8 +109,8 @@ def run_validate(args: argparse.Namespace) -> int:
         if not r["errors"]:
             note = f", {r['warnings']} warning{'s' * (r['warnings'] != 1)}" if r["warnings"] else ""
             print(f"{r['file']}: ok (flow {r['flow_id']}, version {r['version']}{note})")
-    errors = sum(r["errors"] for r in results)
-    warnings = sum(r["warnings"] for r in results)
+    errors = sum(error_counts)
+    warnings = sum(warning_counts)
     print(f"{len(results)} file{'s' * (len(results) != 1)} checked: {errors} error{'s' * (errors != 1)}, "
           f"{warnings} warning{'s' * (warnings != 1)}")
     return 1 if failed else 0

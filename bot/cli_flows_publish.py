@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 from flows import FlowError, load_flow
 from flows.loader import load_flows
@@ -18,8 +20,10 @@ from .clock import utcnow
 from .publish import flow_files
 from .settings import Settings
 
+T = TypeVar("T")
 
-def add_to(sub: argparse._SubParsersAction) -> None:
+
+def add_to(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     publish = sub.add_parser(
         "publish",
         help="validate flow files and make them the current versions",
@@ -44,8 +48,8 @@ def add_to(sub: argparse._SubParsersAction) -> None:
     rollback.set_defaults(run=run_rollback)
 
 
-def _store_call(coro_factory):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
+def _store_call(coro_factory: Callable[[FlowVersionStore], Awaitable[T]]) -> T:
+    async def main() -> T:
         db = await open_database(Settings.from_env().database_url)
         try:
             return await coro_factory(FlowVersionStore(db))

@@ -16,7 +16,7 @@ import routing
 from bot.cli import CliError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("routing", help="partner directory: check, explain, coverage")
     sub = parser.add_subparsers(dest="routing_command", required=True, metavar="ROUTING_COMMAND")
 

@@ -103,7 +103,7 @@ class Settings:
             if key not in known:
                 raise SettingsError(f"unknown setting {key!r}")
             kwargs[key] = _coerce(key, raw, cls.__dataclass_fields__[key].type)
-        return cls(**kwargs)
+        return cls(**kwargs)  # type: ignore[arg-type]  # each value was coerced to its field's type above
 
 
 def _coerce(key: str, raw: object, kind: object) -> object:

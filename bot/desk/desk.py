@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flows.engine import Handoff, Message
+from flows.engine import Handoff
+from flows.messages import Message
 from routing import Directory, Hotlines
 from storage.cases import Card, Case, CaseStore
 

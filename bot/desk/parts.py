@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flows.engine import Choice, Message
+from flows.messages import Choice, Message
 from routing import Hotlines
 from storage.cases import Card, Case, CaseStore
 

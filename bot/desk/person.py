@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from flows.engine import Handoff, Message
+from flows.engine import Handoff
+from flows.messages import Message
 from storage.cases import Case, CaseConflict, Emit, FollowUp
 
 from . import notices

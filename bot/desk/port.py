@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from flows.engine import Handoff, Message
+from flows.engine import Handoff
+from flows.messages import Message
 
 from ..metrics import Metrics
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from storage.cases import Case, CaseConflict, CaseMessage, Emit
@@ -105,11 +106,13 @@ class Sweeps:
                 try:
                     await self.p.cases.transition(
                         case.id, expect_status=("queued",), expect_org=case.org_id,
-                        values={"told_position": place},
-                        build=lambda c, p=place, m=minutes: Emit(
-                            person=(message(T.person("position", c.language, position=p, minutes=m)),)),
-                        now=now)
+                        values={"told_position": place}, build=_told(place, minutes), now=now)
                     changed = True
                 except CaseConflict:
                     continue
         return changed
+
+
+def _told(place: int, minutes: int) -> Callable[[Case], Emit]:
+    """What a change of place tells the person (bound now, said in the case's language)."""
+    return lambda c: Emit(person=(message(T.person("position", c.language, position=place, minutes=minutes)),))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any
 
 from linebot.v3.messaging import MessageAction, QuickReply, QuickReplyItem, TextMessage
 from linebot.v3.webhooks import (
@@ -32,7 +33,7 @@ from linebot.v3.webhooks import (
 
 from flows.messages import Message
 
-from ..events import Inbound, SourceKind
+from ..events import Inbound, Kind, SourceKind
 
 CHANNEL = "line"
 MAX_MESSAGES_PER_CALL = 5
@@ -79,7 +80,7 @@ def to_inbound(event: object) -> Inbound | None:
     )
 
 
-def unparsed_message(raw: dict) -> Inbound | None:
+def unparsed_message(raw: dict[str, Any]) -> Inbound | None:
     """A message event the SDK could not type (a new message kind, a field it does not know).
 
     Answered like media: a person who sent something is never silently ignored.
@@ -118,7 +119,7 @@ def _source(source: object) -> tuple[SourceKind, str | None]:
     return "user", None
 
 
-def _content(event: object) -> tuple[str, str | None, str | None]:
+def _content(event: object) -> tuple[Kind, str | None, str | None]:
     if isinstance(event, MessageEvent):
         message = event.message
         if isinstance(message, TextMessageContent):
@@ -135,7 +136,10 @@ def _content(event: object) -> tuple[str, str | None, str | None]:
     return "other", None, None
 
 
-class _WireTextMessage(TextMessage):
+Wire = dict[str, Any]  # a message as it goes on the wire (JSON)
+
+
+class _WireTextMessage(TextMessage):  # type: ignore[misc]  # the SDK ships no type information
     """A TextMessage that serialises once.
 
     The SDK's generated models rebuild their JSON on every call (pydantic's dict() over the
@@ -145,11 +149,13 @@ class _WireTextMessage(TextMessage):
     and reused.
     """
 
-    def dict(self, **kwargs):  # type: ignore[no-untyped-def, override]
-        return self.__dict__["_wire"]
+    def dict(self, **kwargs: object) -> Wire:
+        wire: Wire = self.__dict__["_wire"]
+        return wire
 
-    def to_dict(self):  # type: ignore[no-untyped-def, override]
-        return self.__dict__["_wire"]
+    def to_dict(self) -> Wire:
+        wire: Wire = self.__dict__["_wire"]
+        return wire
 
 
 @lru_cache(maxsize=4096)

@@ -7,7 +7,7 @@ A post_card whose card already has a ts is not posted again (a retry after Slack
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -40,7 +40,7 @@ def _classify(exc: SlackApiError) -> Result:
     return Refused(f"slack-{error}"[:60])
 
 
-async def _call(call) -> Result | None:
+async def _call(call: Awaitable[object]) -> Result | None:
     try:
         await call
     except SlackApiError as exc:

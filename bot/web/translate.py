@@ -159,5 +159,5 @@ def error_frame(code: str, client_id: str | None = None) -> str:
 PONG = json.dumps({"type": "pong"})
 
 
-def _dumps(data: dict) -> bytes:
+def _dumps(data: dict[str, object]) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()

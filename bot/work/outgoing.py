@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flows.engine import Message
+from flows.messages import Message
 from storage import Outgoing
 from storage.codec import encode_messages
 

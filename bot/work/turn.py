@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows import Flow, FlowError, Session, engine
-from flows.engine import Handoff, Input, Message, Turn
+from flows.engine import Handoff, Input, Turn
+from flows.messages import Message
 from flows.versions import FlowVersions, UnknownVersion
 from storage import InboxItem, Store, StoredSession
 
