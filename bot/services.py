@@ -14,7 +14,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -43,6 +43,7 @@ from .webdesk.mount import create_demo_user, on_embedded_defaults
 from .webdesk.views import WebDeskApi
 from .work.desk_notices import DeskNoticeSender
 from .work.dispatch import ChannelSpec, Dispatcher
+from .work.passes import Passes
 from .work.pump import OutboxPump
 from .work.sending import ChannelSender
 from .work.timers import running
@@ -78,6 +79,7 @@ class Services:
     line: LineWebhook | None = None
     line_api: AsyncMessagingApi | None = None
     slack: SlackParts | None = None
+    passes: Passes = field(init=False)
 
 
 @contextlib.asynccontextmanager
@@ -160,19 +162,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
         notices = DeskNoticeSender(cases, slack=slack_sender)
         senders[desk_notices.CHANNEL] = senders[desk_notices.LEGACY_CHANNEL] = notices
 
-        keep = timedelta(days=settings.retention_days)
-
-        async def timers() -> None:
-            """Reminders and expiry: sessions whose wake time has come get a tick, in their person's order."""
-            for pseudonym in await store.due_sessions(clock()):
-                dispatcher.submit_tick(pseudonym)
-
-        async def retention() -> None:
-            """Finished inbox and outbox rows, and web chat lines, go once older than the retention period."""
-            if deleted := await store.purge_finished(before=clock() - keep):
-                log.info("retention: deleted %d finished rows", deleted)
-            if deleted := await mailbox.purge(before=clock() - keep):
-                log.info("retention: deleted %d web chat lines", deleted)
+        services.passes = Passes(store=store, mailbox=mailbox, dispatcher=dispatcher, clock=clock,
+                                 retention=timedelta(days=settings.retention_days))
 
         dispatcher.submit(await store.pending_events())  # what was acknowledged before a restart
         stack.push_async_callback(pump.close)
@@ -180,8 +171,8 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
         await stack.enter_async_context(running(
             ("flows", settings.flows_poll_seconds, publisher.refresh),
             ("desk", settings.desk_poll_seconds, desk.run_once),
-            ("timers", settings.timer_poll_seconds, timers),
-            ("retention", 3600.0, retention),
+            ("timers", settings.timer_poll_seconds, services.passes.timers),
+            ("retention", 3600.0, services.passes.purge),
         ))
         yield services
 

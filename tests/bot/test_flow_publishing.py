@@ -65,7 +65,7 @@ async def test_edit_without_restart_keeps_running_conversations_on_their_version
 
         # A broken edit is logged and never replaces the working version.
         path.write_text("version: 1\nid: intake\nsteps: [\n", encoding="utf-8")
-        await asyncio.sleep(0.3)
+        assert await service.client.server.app[SERVICES].publisher.reload(), "the broken file's problems"
         assert versions.current_version("intake") == second
         await _say(service, "Unewest", "こんにちは")
         assert NEW in await _say(service, "Unewest", "はい")

@@ -24,6 +24,7 @@ class SlowReadStore:
         self.reads = 0
         self.release_read = asyncio.Event()
         self.second_read_started = asyncio.Event()
+        self.third_read_started = asyncio.Event()
         self.sent: list[int] = []
 
     async def due_outbox(self, now, *, limit=200):
@@ -34,6 +35,7 @@ class SlowReadStore:
             self.second_read_started.set()
             await self.release_read.wait()
             return [ROW]  # stale: read before mark_sent committed
+        self.third_read_started.set()  # the pump has done with what the second read gave it
         await asyncio.sleep(3600)
         return []
 
@@ -68,7 +70,7 @@ async def test_a_read_that_overlaps_a_delivery_does_not_send_the_row_again():
                 break
             await asyncio.sleep(0.01)
         store.release_read.set()
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(store.third_read_started.wait(), 2)
         assert store.sent == [1]
         assert sender.calls == 1
     finally:

@@ -84,9 +84,7 @@ async def test_full_scenario(service):
     await service.slack_post(reply)
     await service.slack_post(reply, headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"})
     await service.slack_event(thread_message(first_channel, ts, "U0HANA", "// 要フォロー"))
-    await settle(service, until=lambda: "どうしましたか？" in pushed(service))
-    await asyncio.sleep(0.1)
-    await service.settle()
+    await settle(service, until=lambda: "どうしましたか？" in pushed(service))  # every event handled by now
     assert pushed(service).count("どうしましたか？") == 1
     assert not any("要フォロー" in t for t in pushed(service))
 
@@ -193,7 +191,30 @@ async def test_a_person_who_blocks_the_account_ends_the_case_and_the_counselor_i
                                             for c in slack.of("chat.postMessage", thread_ts=ts)))
     sent_before = len(service.line.calls)
     await service.slack_event(thread_message(channel, ts, "U0HANA", "まだいますか？"))
-    await service.settle()
-    await asyncio.sleep(0.2)
-    await service.settle()
+    await service.settle()  # the thread reply has been handled and whatever it sent, delivered
     assert len(service.line.calls) == sent_before, "nothing is relayed to a person who left"
+
+
+async def test_only_the_counselor_with_the_case_speaks_for_it_or_ends_it(service):
+    """A colleague in the same desk channel may not write to another counselor's person, nor close,
+    release or transfer their case; a // note is fine (the rules live in the desk, not in Slack)."""
+    slack = service.slack
+    await intake(service)
+    await settle(service, until=lambda: len(cards(slack)) == 1)
+    channel = cards(slack)[0]["channel"]
+    ts = [k for (ch, k) in slack._messages if ch == channel][0]
+    await service.press("tsunagu_accept", "1", user="U0HANA", channel=channel, message_ts=ts)
+    await settle(service, until=lambda: any("はな" in t for t in pushed(service)))
+
+    await service.slack_event(thread_message(channel, ts, "U0YUKI", "ゆきが代わりに答えます"))
+    for action in ("tsunagu_close", "tsunagu_release", "tsunagu_transfer"):
+        value = "1|resolved|0" if action == "tsunagu_close" else "1|beta" if action == "tsunagu_transfer" else "1"
+        await service.press(action, value, user="U0YUKI", channel=channel, message_ts=ts)
+    await service.slack_event(thread_message(channel, ts, "U0YUKI", "// 様子を見ています"))
+    await settle(service, until=lambda: len(slack.of("chat.postEphemeral", user="U0YUKI")) >= 4)
+    notices = [c["text"] for c in slack.of("chat.postEphemeral", user="U0YUKI")]
+    assert all("担当の相談員だけ" in n for n in notices), notices
+    assert not any("ゆきが代わりに" in t for t in pushed(service))
+    case = await service.desk.cases.latest_case(service.client.server.app[SERVICES].keyring.pseudonym("line", PERSON))
+    assert case.status == "active" and case.counselor_name == "はな"
+    assert ("note", "// 様子を見ています") in [(m.direction, m.text) for m in await service.desk.cases.messages(case.id)]

@@ -205,3 +205,31 @@ async def test_the_queue_is_ordered_by_priority_then_waiting_time(counselors, de
     assert order == [opened[n].id for n in ("urgent", "calm-old", "calm-mid", "calm-new")]
     view = await (await c.get(f"/desk/api/cases/{opened['urgent'].id}")).json()
     assert view["case"]["urgent"] is True and view["case"]["status"] == "queued"
+
+
+async def test_a_colleague_can_read_and_note_but_not_speak_for_or_end_anothers_case(counselors, desk_service):
+    """The same rules as on Slack, from the desk: a colleague's say, close, release and transfer
+    are refused (409), the person hears nothing from them, and their note is kept."""
+    _, case = await intake(desk_service)
+    if case.org_id != "hikari":  # both hikari accounts are needed: move the case there first
+        moved = await desk_service.app[SERVICES].desk.cases.transition(
+            case.id, expect_status=("queued",), values={"org_id": "hikari"},
+            new_card=NewCard(org_id="hikari", slack_channel=""), now=START)
+        case = moved
+    owner, colleague = counselors(), counselors()
+    assert (await owner.sign_in("hikari", "あおい")).status == 200
+    assert (await colleague.sign_in("hikari", "みどり")).status == 200
+    assert (await owner.post(f"/desk/api/cases/{case.id}/accept")).status == 200
+    said = await colleague.post(f"/desk/api/cases/{case.id}/say", {"text": "代わりに話します", "id": "colleague-1"})
+    assert said.status == 409 and (await said.json())["error"] == "not_yours"
+    for action, body in (("close", {"outcome": "resolved"}), ("release", {}), ("transfer", {"to": "hoshi"})):
+        response = await colleague.post(f"/desk/api/cases/{case.id}/{action}", body)
+        assert response.status == 409, action
+    assert (await colleague.post(f"/desk/api/cases/{case.id}/note", {"text": "見守り中", "id": "note-0001"})).status == 200
+    view = await (await colleague.get(f"/desk/api/cases/{case.id}")).json()
+    assert view["transfer_to"] == [] and ["note", "見守り中"] in [[m["from"], m["text"]] for m in view["messages"]]
+    await desk_service.settle()
+    lines = await desk_service.app[SERVICES].web_mailbox.since(case.pseudonym, 0)
+    assert lines and not any("代わりに話します".encode() in line.payload for line in lines)
+    final = await desk_service.app[SERVICES].desk.cases.case(case.id)
+    assert final.status == "active" and final.counselor_name == "あおい"
