@@ -1,16 +1,17 @@
 """Pseudonymous, encrypted storage: inbox, addresses, sessions and outbox on SQLite or PostgreSQL.
 
-    keyring, created = Keyring.load_or_create(path)
-    db = await open_database("sqlite+aiosqlite:///./tsunagu.db")
-    store = Store(db, keyring)
+    storage = await open_storage("sqlite+aiosqlite:///./tsunagu.db", "./tsunagu.key")
+    await storage.store.accept_events(...)      # and .cases, .mailbox, .desk_users, .flow_versions
+    await storage.close()
 
-See store.py for what each call guarantees, keys.py for the key
+bundle.py opens everything once; see store.py for what each call guarantees, keys.py for the key
 file and encryption, writer.py for how concurrent writes share transactions (group commit),
 db.py for the engine set-up and its schema policy, migrate.py for schema migrations, outbox.py
-and codec.py for the outbox row and its messages. Make one Store per Database and share it; `await db.close()` finishes queued writes first.
+and codec.py for the outbox row and its messages. `close()` finishes queued writes first.
 """
 
 from storage import migrate
+from storage.bundle import Storage, open_storage
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 from storage.codec import PayloadError, decode_messages, encode_batches, encode_messages
 from storage.db import Database, SchemaPolicy, open_database
@@ -53,6 +54,7 @@ __all__ = [
     "SchemaMismatch",
     "SchemaOutOfDate",
     "SchemaPolicy",
+    "Storage",
     "StorageError",
     "Store",
     "StoredSession",
@@ -65,4 +67,5 @@ __all__ = [
     "encode_messages",
     "migrate",
     "open_database",
+    "open_storage",
 ]
