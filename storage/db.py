@@ -36,6 +36,7 @@ from storage.errors import DatabaseError, UnsupportedDatabase
 from storage.urls import database_url, is_memory, require_sqlite_folder
 
 READ_POOL_SIZE = 16
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
 class Database:
@@ -130,6 +131,8 @@ async def open_database(
         schema = "upgrade" if dialect == "sqlite" else "check"
     if dialect == "sqlite" and search_path is not None:
         raise UnsupportedDatabase("search_path applies to PostgreSQL only")
+    if sqlite_synchronous.upper() not in _SYNCHRONOUS:
+        raise UnsupportedDatabase(f"unknown SQLite synchronous setting {sqlite_synchronous!r}")
     memory = is_memory(parsed)
     require_sqlite_folder(parsed)
     if schema == "upgrade" and not memory:
@@ -172,9 +175,6 @@ async def open_database(
 
 
 def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:
-    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise UnsupportedDatabase(f"unknown SQLite synchronous setting {synchronous!r}")
-
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The sqlite3 driver opens a transaction itself just before the first INSERT, UPDATE or
