@@ -1,5 +1,8 @@
 """`tsunagu db …`: the operator's tools for the database and the key file.
 
+upgrade     migrate the schema to what this release needs (adopting a database of a release
+            before migrations); safe while other instances start, one migrates at a time
+current     the schema's revision and this release's; exit 1 if the database is behind
 status      row counts (queues, sessions), and whether the database answers
 rotate-key  add a new data key and make it current (old keys stay, so old rows still read)
 purge       delete finished inbox and outbox rows older than the retention period
@@ -9,18 +12,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import TypeVar
 
-from storage import Keyring, Store, open_database
+from storage import Keyring, Store, migrate, open_database
 
 from .cli import CliError
 from .clock import utcnow
 from .settings import Settings
 
+T = TypeVar("T")
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("db", help="database and key file tools for operators")
     actions = parser.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    actions.add_parser(
+        "upgrade",
+        help="migrate the database schema to what this release needs",
+        description="Safe to run while servers start: one process migrates at a time, the others "
+        "wait and find it done. On PostgreSQL, run it before starting a new release's servers.",
+    ).set_defaults(run=run_upgrade)
+    actions.add_parser(
+        "current", help="the schema revision of the database and of this release; exit 1 if behind"
+    ).set_defaults(run=run_current)
     actions.add_parser("status", help="row counts; exit 1 if the database does not answer").set_defaults(run=run_status)
     rotate = actions.add_parser(
         "rotate-key",
@@ -35,8 +51,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     purge.set_defaults(run=run_purge)
 
 
-def _with_store(settings: Settings, action):  # type: ignore[no-untyped-def]
-    async def main():  # type: ignore[no-untyped-def]
+def _with_store(settings: Settings, action: Callable[[Store], Awaitable[T]]) -> T:
+    async def main() -> T:
         keyring = Keyring.load(settings.key_file)
         db = await open_database(settings.database_url)
         try:
@@ -45,6 +61,30 @@ def _with_store(settings: Settings, action):  # type: ignore[no-untyped-def]
             await db.close()
 
     return asyncio.run(main())
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    done = asyncio.run(migrate.upgrade(settings.database_url))
+    if done.before == done.after:
+        print(f"already at head {done.after}")
+    elif done.adopted:
+        print(f"adopted the tables of a release before migrations as {migrate.BASELINE}; "
+              f"upgraded {migrate.BASELINE} -> {done.after} (head)")
+    else:
+        print(f"upgraded {done.before or 'empty'} -> {done.after} (head)")
+    return 0
+
+
+def run_current(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    found = asyncio.run(migrate.status(settings.database_url))
+    print(f"current  {found.current or 'none'}")
+    print(f"head     {found.head}")
+    if found.up_to_date:
+        return 0
+    print("behind: run tsunagu db upgrade")
+    return 1
 
 
 def run_status(args: argparse.Namespace) -> int:

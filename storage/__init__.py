@@ -1,19 +1,24 @@
 """Pseudonymous, encrypted storage: inbox, addresses, sessions and outbox on SQLite or PostgreSQL.
 
-    keyring, created = Keyring.load_or_create(path)
-    db = await open_database("sqlite+aiosqlite:///./tsunagu.db")
-    store = Store(db, keyring)
+    storage = await open_storage("sqlite+aiosqlite:///./tsunagu.db", "./tsunagu.key")
+    await storage.store.accept_events(...)      # and .cases, .mailbox, .desk_users, .flow_versions
+    await storage.close()
 
-See store.py for what each call guarantees, keys.py for the key file and encryption, writer.py
-for how concurrent writes share transactions (group commit), db.py for the engine set-up.
-Make one Store per Database and share it; `await db.close()` finishes queued writes first.
+bundle.py opens everything once; see store.py for what each call guarantees, keys.py for the key
+file and encryption, writer.py for how concurrent writes share transactions (group commit),
+db.py for the engine set-up and its schema policy, migrate.py for schema migrations, outbox.py
+and codec.py for the outbox row and its messages. `close()` finishes queued writes first.
 """
 
+from storage import migrate
+from storage.bundle import Storage, open_storage
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
-from storage.db import Database, open_database
+from storage.codec import PayloadError, decode_messages, encode_batches, encode_messages
+from storage.db import Database, SchemaPolicy, open_database
 from storage.desk_users import DeskUsers  # web desk accounts and sessions (registers its tables)
 from storage.errors import (
     ConcurrentUpdate,
+    DatabaseError,
     DecryptError,
     KeyFileError,
     StorageError,
@@ -23,6 +28,7 @@ from storage.errors import (
 )
 from storage.flow_versions import FlowVersionInfo, FlowVersionStore
 from storage.keys import Keyring
+from storage.migrate import SchemaMismatch, SchemaOutOfDate
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
@@ -32,6 +38,7 @@ __all__ = [
     "CaseStore",
     "ConcurrentUpdate",
     "Database",
+    "DatabaseError",
     "DeskUsers",
     "DecryptError",
     "FlowVersionInfo",
@@ -43,6 +50,11 @@ __all__ = [
     "NewEvent",
     "OutboxItem",
     "Outgoing",
+    "PayloadError",
+    "SchemaMismatch",
+    "SchemaOutOfDate",
+    "SchemaPolicy",
+    "Storage",
     "StorageError",
     "Store",
     "StoredSession",
@@ -50,5 +62,10 @@ __all__ = [
     "UnknownKeyId",
     "UnsupportedDatabase",
     "WebMailbox",
+    "decode_messages",
+    "encode_batches",
+    "encode_messages",
+    "migrate",
     "open_database",
+    "open_storage",
 ]

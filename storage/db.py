@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -31,15 +30,13 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlmodel import SQLModel
 
+from storage import migrate
 from storage import tables as _tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from storage.errors import UnsupportedDatabase
+from storage.errors import DatabaseError, UnsupportedDatabase
+from storage.urls import database_url, is_memory, require_sqlite_folder
 
 READ_POOL_SIZE = 16
-_DRIVERS = {
-    "sqlite": "sqlite+aiosqlite",
-    "postgresql": "postgresql+asyncpg",
-    "postgres": "postgresql+asyncpg",
-}
+_SYNCHRONOUS = {"OFF", "NORMAL", "FULL", "EXTRA"}
 
 
 class Database:
@@ -99,51 +96,58 @@ class Database:
         await self.engine.dispose()
 
 
-def _normalise_url(url: str) -> URL:
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise UnsupportedDatabase(f"not a database URL: {url.split('@')[-1]!r}") from None
-    backend = parsed.get_backend_name()
-    if backend not in _DRIVERS:
-        raise UnsupportedDatabase(
-            f"unsupported database {backend!r}; use sqlite+aiosqlite:///FILE or "
-            "postgresql+asyncpg://USER@HOST/DB"
-        )
-    return parsed.set(drivername=_DRIVERS[backend])
+SchemaPolicy = Literal["auto", "upgrade", "check", "create"]
 
 
 async def open_database(
     url: str,
     *,
+    schema: SchemaPolicy = "auto",
     echo: bool = False,
     search_path: str | None = None,
     sqlite_synchronous: str = "FULL",
     pool_size: int | None = None,
 ) -> Database:
-    """Create the engine, set SQLite's pragmas, and create missing tables.
+    """Create the engines, set SQLite's pragmas, and make sure the schema is the code's.
+
+    `schema` says how (see migrate.py for what an upgrade does):
+
+    - "upgrade": migrate to head first, adopting a database of a release before migrations.
+    - "check": refuse an out-of-date schema with SchemaOutOfDate, whose one line tells the
+      operator to run `tsunagu db upgrade`; several instances must never migrate at once.
+    - "create": `create_all`, recording no revision: for tests and throwaway databases only.
+    - "auto" (the default): "upgrade" on SQLite, where the embedded default is one service
+      that upgrades itself on start; "check" on PostgreSQL, where migrating is the operator's step.
 
     `sqlite:///x.db` and `postgresql://...` are accepted and given their async driver.
-    `search_path` (PostgreSQL only) puts the tables in that schema, e.g. one per test.
+    `search_path` (PostgreSQL only) puts the tables, and the migration revision, in that schema.
     `pool_size` sizes the readers' pool; writes use one connection of their own.
     """
-    parsed = _normalise_url(url)
+    if schema not in ("auto", "upgrade", "check", "create"):
+        raise ValueError(f"unknown schema policy {schema!r}")
+    parsed = database_url(url)
     dialect = parsed.get_backend_name()
+    if schema == "auto":
+        schema = "upgrade" if dialect == "sqlite" else "check"
+    if dialect == "sqlite" and search_path is not None:
+        raise UnsupportedDatabase("search_path applies to PostgreSQL only")
+    if sqlite_synchronous.upper() not in _SYNCHRONOUS:
+        raise UnsupportedDatabase(f"unknown SQLite synchronous setting {sqlite_synchronous!r}")
+    memory = is_memory(parsed)
+    require_sqlite_folder(parsed)
+    if schema == "upgrade" and not memory:
+        # Before the service's engines exist, on a connection of its own (see migrate.py).
+        await migrate.upgrade(url, search_path=search_path)
     # hide_parameters: SQL errors and echo never print values (pseudonyms, ciphertexts).
     kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
     if dialect == "sqlite":
-        if search_path is not None:
-            raise UnsupportedDatabase("search_path applies to PostgreSQL only")
-        memory = parsed.database in (None, "", ":memory:")
         if memory:
             kwargs["poolclass"] = StaticPool  # one shared connection, or each sees its own empty DB
         # Every transaction here ends in commit or rollback, so the pool's extra rollback on
         # checkin is only another trip through aiosqlite's thread.
         kwargs["pool_reset_on_return"] = None
-    else:
-        memory = False
-        if search_path is not None:
-            kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
+    elif search_path is not None:
+        kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
     engines = []
     # A fixed pool: connections beyond it would be opened and closed per request (for aiosqlite
     # a new thread each time), which under load cost more than waiting for a free one.
@@ -154,19 +158,23 @@ async def open_database(
             _sqlite_events(engine, synchronous=sqlite_synchronous)
         engines.append(engine)
     try:
-        async with engines[-1].begin() as conn:
-            await conn.run_sync(SQLModel.metadata.create_all)
-    except BaseException:
+        if schema == "create":
+            async with engines[-1].begin() as conn:
+                await conn.run_sync(SQLModel.metadata.create_all)
+        elif schema == "upgrade" and memory:  # the database is this engine's one connection
+            await migrate.upgrade_engine(engines[-1])
+        elif schema == "check":
+            await migrate.check_engine(engines[-1])
+    except BaseException as exc:
         for engine in engines:
             await engine.dispose()
+        if isinstance(exc, DBAPIError):
+            raise DatabaseError.of("cannot open the database", exc) from None
         raise
     return Database(engines[0], dialect=dialect, write_engine=engines[-1])
 
 
 def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:
-    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
-        raise UnsupportedDatabase(f"unknown SQLite synchronous setting {synchronous!r}")
-
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # The sqlite3 driver opens a transaction itself just before the first INSERT, UPDATE or

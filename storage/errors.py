@@ -32,3 +32,15 @@ class TamperedValue(DecryptError):
 
 class UnsupportedDatabase(StorageError):
     """The database URL names a backend other than SQLite or PostgreSQL."""
+
+
+class DatabaseError(StorageError):
+    """The database could not be opened, or refused a schema change (a missing directory, a wrong
+    password, no permission to create tables). The message is the driver's first line, which
+    names objects and users but never row values: statements run with hidden parameters."""
+
+    @classmethod
+    def of(cls, doing: str, exc: BaseException) -> DatabaseError:
+        cause = getattr(exc, "orig", None) or exc
+        first = (str(cause).strip().splitlines() or [""])[0][:200]
+        return cls(f"{doing}: {type(cause).__name__}{': ' + first if first else ''}")

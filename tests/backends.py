@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from storage import CaseStore, Database, Keyring, Store, open_database
+from storage import CaseStore, Database, Keyring, SchemaPolicy, Store, open_database
 
 PG_URL = os.environ.get(
     "TSUNAGU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -52,8 +52,10 @@ class Backend:
     sqlite_file: Path | None = None
     opened: list[Database] = field(default_factory=list)
 
-    async def open(self) -> Database:
-        db = await open_database(self.url, search_path=self.search_path)
+    async def open(self, *, schema: SchemaPolicy = "create") -> Database:
+        """Open it; by default with create_all (fast: most tests are not about migrations,
+        which tests/storage/test_storage_migrate.py runs on both backends)."""
+        db = await open_database(self.url, search_path=self.search_path, schema=schema)
         self.opened.append(db)
         return db
 

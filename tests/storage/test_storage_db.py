@@ -53,3 +53,12 @@ async def test_in_memory_sqlite_works_for_quick_tools() -> None:
         assert (await store.counts())["sessions"] == 50
     finally:
         await db.close()
+
+
+async def test_bad_settings_are_refused_before_the_database_is_touched(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with pytest.raises(UnsupportedDatabase, match="synchronous"):
+        await open_database(url, sqlite_synchronous="sometimes")
+    with pytest.raises(ValueError, match="schema policy"):
+        await open_database(url, schema="maybe")  # type: ignore[arg-type]
+    assert not (tmp_path / "a.db").exists()

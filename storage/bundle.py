@@ -1,0 +1,76 @@
+"""open_storage: the key file and the database, opened once, with every store built once on them.
+
+    storage = await open_storage(settings.database_url, settings.key_file)
+    ...storage.store, storage.cases, storage.mailbox, storage.desk_users, storage.flow_versions
+    await storage.close()
+
+This is what a composition root (the server, a worker, a CLI command) calls instead of building
+stores itself: there is one Store per Database (it groups writes into shared transactions, see
+writer.py), and one of each other store, so two parts of a process never disagree about them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from storage.cases import CaseStore
+from storage.db import Database, SchemaPolicy, open_database
+from storage.desk_users import SCRYPT_N, SESSION_TTL, DeskUsers
+from storage.flow_versions import FlowVersionStore
+from storage.keys import Keyring
+from storage.store import Store
+from storage.web_mailbox import WebMailbox
+
+
+@dataclass(frozen=True)
+class Storage:
+    """The open database, its keys, and the stores on them; `close()` when done."""
+
+    database: Database
+    keyring: Keyring
+    key_created: bool  # the key file was created just now: say so, it must be backed up
+    store: Store  # inbox, addresses, sessions, outbox
+    cases: CaseStore  # the counselor desk's cases, cards, messages, follow-ups
+    mailbox: WebMailbox  # the web chat's lines
+    desk_users: DeskUsers  # web desk accounts and sessions
+    flow_versions: FlowVersionStore  # published flow versions
+
+    async def close(self) -> None:
+        """Finish the writes already requested, then close every connection."""
+        await self.database.close()
+
+
+async def open_storage(
+    url: str,
+    key_file: str | os.PathLike[str],
+    *,
+    schema: SchemaPolicy = "auto",
+    search_path: str | None = None,
+    pool_size: int | None = None,
+    sqlite_synchronous: str = "FULL",
+    desk_session_ttl: timedelta = SESSION_TTL,
+    desk_scrypt_n: int = SCRYPT_N,
+) -> Storage:
+    """Load the key file (creating it, mode 0600, if absent), open the database with the
+    `schema` policy (see open_database: by default SQLite upgrades itself and PostgreSQL must
+    already be at head), and build each store once.
+
+    Raises KeyFileError, SchemaOutOfDate, SchemaMismatch, DatabaseError or UnsupportedDatabase,
+    each with one line an operator can act on. The key file is read first, so a key problem
+    never leaves a half-opened database behind.
+    """
+    keyring, created = Keyring.load_or_create(key_file)
+    database = await open_database(url, schema=schema, search_path=search_path, pool_size=pool_size,
+                                   sqlite_synchronous=sqlite_synchronous)
+    return Storage(
+        database=database,
+        keyring=keyring,
+        key_created=created,
+        store=Store(database, keyring),
+        cases=CaseStore(database, keyring),
+        mailbox=WebMailbox(database, keyring),
+        desk_users=DeskUsers(database, session_ttl=desk_session_ttl, scrypt_n=desk_scrypt_n),
+        flow_versions=FlowVersionStore(database),
+    )
