@@ -22,7 +22,7 @@ from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuratio
 
 from flows.versions import FlowVersions
 from routing import Directory, example_directory_path, load_directory, load_hotlines
-from storage import CaseStore, FlowVersionStore, Keyring, Store, WebMailbox, open_database
+from storage import Keyring, Store, WebMailbox, open_storage
 from storage.db import Database
 from storage.desk_users import DeskUsers
 
@@ -86,17 +86,15 @@ class Services:
 async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Services]:
     async with contextlib.AsyncExitStack() as stack:
         metrics = Metrics()
-        keyring, created = Keyring.load_or_create(settings.key_file)
-        if created:
+        storage = await open_storage(settings.database_url, settings.key_file)
+        stack.push_async_callback(storage.close)
+        if storage.key_created:
             log.warning("created a new key file at %s: back it up and keep it apart from the database; "
                         "without it the stored conversations cannot be read", settings.key_file)
-        database = await open_database(settings.database_url)
-        stack.push_async_callback(database.close)
-        store = Store(database, keyring)
-        cases = CaseStore(database, keyring)
+        keyring, database, store, cases = storage.keyring, storage.database, storage.store, storage.cases
 
         flows = FlowVersions()
-        publisher = FlowPublisher(versions=flows, store=FlowVersionStore(database), flows_dir=settings.flows_dir,
+        publisher = FlowPublisher(versions=flows, store=storage.flow_versions, flows_dir=settings.flows_dir,
                                   clock=clock)
         await publisher.start()
         stack.enter_context(_on_sighup(publisher))
@@ -104,7 +102,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
         directory = load_directory(settings.directory or example_directory_path())
         desk = Desk(cases=cases, directory=directory, hotlines=load_hotlines(),
                     lexicon=RiskLexicon.load(settings.risk_words_file), clock=clock, metrics=metrics)
-        users = DeskUsers(database)
+        users = storage.desk_users
         staffed = await users.count() > 0
         if not staffed and on_embedded_defaults(settings):
             staffed = await create_demo_user(users, directory, now=clock()) is not None
@@ -129,7 +127,7 @@ async def open_services(settings: Settings, clock: Clock) -> AsyncIterator[Servi
         stack.push_async_callback(dispatcher.close)
         receiver = Receiver(store=store, metrics=metrics, wake=dispatcher.submit)
 
-        mailbox = WebMailbox(database, keyring)
+        mailbox = storage.mailbox
         web_chat = WebChat(receiver=receiver, keyring=keyring, mailbox=mailbox, metrics=metrics, clock=clock)
         stack.push_async_callback(web_chat.close)
         senders[web_translate.CHANNEL] = WebSender(mailbox, web_chat, clock=clock)
