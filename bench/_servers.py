@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -59,13 +60,13 @@ async def post(session: aiohttp.ClientSession, url: str, body: bytes) -> float:
     return time.perf_counter() - started
 
 
-def start(kind: str, port: int, *, line_url: str, workdir: Path) -> subprocess.Popen:
+def start(kind: str, port: int, *, line_url: str, workdir: Path, database_url: str | None = None) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(
         LINE_CHANNEL_SECRET=SECRET,
         LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
         LINE_API_BASE_URL=line_url,
-        TSUNAGU_DATABASE_URL=f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
+        TSUNAGU_DATABASE_URL=database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}",
         TSUNAGU_KEY_FILE=str(workdir / "bench.key"),
         TSUNAGU_LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
@@ -102,16 +103,41 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running(kind: str, *, line_url: str, workdir: Path) -> AsyncIterator[int]:
+async def running(kind: str, *, line_url: str, workdir: Path, database_url: str | None = None) -> AsyncIterator[int]:
     """A server of `kind` in its own process with its own folder, ready; yields its port."""
     workdir.mkdir()
     port = free_port()
-    proc = start(kind, port, line_url=line_url, workdir=workdir)
+    proc = start(kind, port, line_url=line_url, workdir=workdir, database_url=database_url)
     try:
         await wait_ready(port, proc)
         yield port
     finally:
         stop(proc)
+
+
+@contextlib.asynccontextmanager
+async def temporary_postgres(base_url: str) -> AsyncIterator[str]:
+    """A PostgreSQL database of its own beside `base_url`'s, at the schema's head; dropped after."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from storage import migrate
+
+    base = make_url(base_url)
+    name = f"tsunagu_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
+                                  password=base.password, database=base.database)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = base.set(database=name).render_as_string(hide_password=False)
+    try:
+        await migrate.upgrade(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+POSTGRES = os.environ.get("TSUNAGU_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
 
 # -- the two comparison servers ------------------------------------------------------------------

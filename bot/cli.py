@@ -12,7 +12,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-COMMANDS = ("bot.cli_serve", "bot.cli_flows", "bot.cli_routing", "bot.cli_db", "bot.cli_desk")
+COMMANDS = ("bot.cli_serve", "bot.cli_work", "bot.cli_flows", "bot.cli_routing", "bot.cli_db", "bot.cli_desk",
+            "bot.cli_stats", "bot.cli_export")
 
 
 class CliError(Exception):

@@ -29,11 +29,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _directory_option(explain)
     explain.add_argument("--topic", action="append", required=True, help="topic id; repeat for several")
     explain.add_argument("--region", help='JIS prefecture code, e.g. 13 (none: only nationwide partners)')
+    explain.add_argument("--municipality",
+                         help="municipality code (131016) or name (千代田区, さっぽろし, Sapporo City)")
     explain.add_argument("--language", default="ja")
     explain.add_argument("--urgent", action="store_true")
     explain.add_argument("--avoid-own-area", action="store_true")
     explain.add_argument("--at", help="ISO time with offset, e.g. 2026-12-31T03:00+09:00 (default: now)")
     explain.add_argument("--load", action="append", default=[], metavar="ORG=N", help="open conversations of a partner")
+    explain.add_argument("--on-duty", action="append", default=None, metavar="ORG=N",
+                         help="counselors on duty at a partner; once given, partners not named have nobody "
+                              "(without it, presence is not considered)")
     explain.add_argument("--hotlines", type=Path, help="hotlines file (default: the bundled one)")
     explain.add_argument("--json", action="store_true")
     explain.set_defaults(run=run_explain)
@@ -44,6 +49,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     cov.add_argument("--days", type=int, default=7)
     cov.add_argument("--topic", action="append", help="only these topics (repeat)")
     cov.add_argument("--region", action="append", help="only these prefecture codes (repeat)")
+    cov.add_argument("--municipalities", metavar="PREFECTURE",
+                     help="per municipality of this prefecture (code, e.g. 14) instead of per prefecture")
     cov.add_argument("--json", action="store_true")
     cov.add_argument("--html", type=Path, metavar="FILE", help="also write a heatmap page to FILE")
     cov.set_defaults(run=run_coverage)
@@ -92,14 +99,26 @@ def _at(text: str | None) -> datetime:
     return moment
 
 
-def _loads(items: list[str]) -> dict[str, int]:
+def _loads(items: list[str], option: str = "--load") -> dict[str, int]:
     loads: dict[str, int] = {}
     for item in items:
         org, _, count = item.partition("=")
         if not org or not count.isdigit():
-            raise CliError(f"--load {item!r}: expected ORG=N, e.g. tokyo-night=3")
+            raise CliError(f"{option} {item!r}: expected ORG=N, e.g. tokyo-night=3")
         loads[org] = int(count)
     return loads
+
+
+def _municipality(text: str, prefecture: str | None) -> str:
+    """A municipality's code from its code or name; one readable line when it is unknown or ambiguous."""
+    found = routing.find_municipality(text, prefecture=prefecture)
+    if not found:
+        where = f" in {prefecture} {routing.PREFECTURES.get(prefecture, '')}" if prefecture else ""
+        raise CliError(f"--municipality {text!r}: no such municipality{where} (give its code, e.g. 131016)")
+    if len(found) > 1:
+        names = ", ".join(f"{m.code} {routing.PREFECTURES[m.prefecture]}{m.full_name}" for m in found[:5])
+        raise CliError(f"--municipality {text!r} names several places: {names}; give the code or --region")
+    return found[0].code
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -107,14 +126,19 @@ def run_explain(args: argparse.Namespace) -> int:
     region = args.region
     if region is not None and region.isdigit() and len(region) == 1:
         region = f"0{region}"
+    municipality = _municipality(args.municipality, region) if args.municipality else None
     request = routing.RouteRequest(
         topics=tuple(args.topic), prefecture=region, language=args.language,
-        urgent=args.urgent, avoid_own_area=args.avoid_own_area,
+        urgent=args.urgent, avoid_own_area=args.avoid_own_area, municipality=municipality,
     )
     hotlines = routing.load_hotlines(args.hotlines) if args.hotlines else None
     # Shown on the directory's clock (JST rather than "UTC+09:00"); the instant is the same.
     at = _at(args.at).astimezone(directory.timezone)
-    decision = routing.route(request, directory, _loads(args.load), at, hotlines=hotlines)
+    on_duty = _loads(args.on_duty, "--on-duty") if args.on_duty is not None else None
+    for org in on_duty or ():
+        if directory.get(org) is None:
+            raise CliError(f"--on-duty {org}=…: no partner {org!r} in the directory")
+    decision = routing.route(request, directory, _loads(args.load), at, hotlines=hotlines, on_duty=on_duty)
     if args.json:
         print(json.dumps(decision.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -140,7 +164,15 @@ def run_coverage(args: argparse.Namespace) -> int:
     for region in regions or ():
         if region not in routing.PREFECTURES:
             raise CliError(f"--region {region!r}: use a JIS prefecture code 01 to 47")
-    report = routing.coverage(directory, start=start, days=args.days, topics=args.topic, regions=regions)
+    local = args.municipalities
+    if local is not None:
+        local = f"0{local}" if local.isdigit() and len(local) == 1 else local
+        if local not in routing.PREFECTURES:
+            raise CliError(f"--municipalities {args.municipalities!r}: use a JIS prefecture code 01 to 47")
+        if regions:
+            raise CliError("--municipalities and --region: give one of them")
+    report = routing.coverage(directory, start=start, days=args.days, topics=args.topic, regions=regions,
+                              municipalities_of=local)
     if args.html is not None:
         args.html.write_text(routing.render_coverage_html(report), encoding="utf-8")
     if args.json:

@@ -29,6 +29,7 @@ class Inbound:
     reply_token: str | None = None
     standby: bool = False
     redelivery: bool = False
+    language: str | None = None  # the language the person's page or app is in, when the channel says
 
     def to_bytes(self) -> bytes:
         data = asdict(self)

@@ -40,6 +40,17 @@ class Metrics:
             registry=r,
         )
         self.outbox_pending = Gauge("tsunagu_outbox_pending", "Undelivered outbox rows", registry=r)
+        # The network's health (issue 14): who went unanswered and why, how long people wait.
+        self.unmet = Counter(
+            "tsunagu_unmet_demand", "People unanswered, by reason: routed nowhere (no_partner_open, all_full, "
+            "nobody_on_duty), waited_too_long, left_before_reached", ["reason"], registry=r
+        )
+        self.waiting_seconds = Histogram(
+            "tsunagu_waiting_seconds", "From the end of the intake to a counselor accepting, per partner",
+            ["org"], buckets=(30, 60, 120, 300, 600, 900, 1200, 1800, 3600, 7200, 14400), registry=r,
+        )
+        self.on_duty = Gauge("tsunagu_counselors_on_duty", "Counselors on duty now, per partner", ["org"],
+                             registry=r)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

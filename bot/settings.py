@@ -23,6 +23,7 @@ ENV_NAMES: dict[str, str] = {
     "TSUNAGU_DIRECTORY": "directory",
     "TSUNAGU_LOG_LEVEL": "log_level",
     "TSUNAGU_RETENTION_DAYS": "retention_days",
+    "TSUNAGU_STATS_K": "stats_k",
     "LINE_CHANNEL_SECRET": "line_channel_secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "line_channel_access_token",
     "LINE_API_BASE_URL": "line_api_base_url",
@@ -31,9 +32,25 @@ ENV_NAMES: dict[str, str] = {
     "SLACK_API_BASE_URL": "slack_api_base_url",
     "TSUNAGU_RISK_WORDS": "risk_words_file",
     "TSUNAGU_COUNSELOR_NICKNAME": "counselor_nickname",
+    "TSUNAGU_WORK_BATCH_SIZE": "work_batch_size",
+    "TSUNAGU_SHUTDOWN_GRACE_SECONDS": "shutdown_grace_seconds",
+    "TSUNAGU_SEND_LEASE_SECONDS": "send_lease_seconds",
+    # Hardening (issue 12): behind a proxy, who may see metrics, the web chat's limits, slow clients.
+    "TSUNAGU_PUBLIC_URL": "public_url",
+    "TSUNAGU_TRUSTED_PROXIES": "trusted_proxies",
+    "TSUNAGU_METRICS_TOKEN": "metrics_token",
+    "TSUNAGU_METRICS_LISTEN": "metrics_listen",
+    "TSUNAGU_CHAT_ORIGINS": "chat_origins",
+    "TSUNAGU_CHAT_SOCKETS_PER_ADDRESS": "chat_sockets_per_address",
+    "TSUNAGU_CHAT_NEW_CHATS_PER_HOUR": "chat_new_chats_per_hour",
+    "TSUNAGU_CHAT_MESSAGES_PER_MINUTE": "chat_messages_per_minute",
+    "TSUNAGU_CHAT_MAX_SOCKETS": "chat_max_sockets",
+    "TSUNAGU_CONNECTIONS_PER_ADDRESS": "connections_per_address",
+    "TSUNAGU_HEADER_TIMEOUT": "header_timeout_seconds",
+    "TSUNAGU_BODY_TIMEOUT": "body_timeout_seconds",
 }
 SECRET_FIELDS = frozenset(
-    {"line_channel_secret", "line_channel_access_token", "slack_signing_secret", "slack_bot_token"}
+    {"line_channel_secret", "line_channel_access_token", "slack_signing_secret", "slack_bot_token", "metrics_token"}
 )
 
 
@@ -45,6 +62,7 @@ class Settings:
     directory: Path | None = None  # None: the bundled example directory
     log_level: str = "INFO"
     retention_days: int = 30  # finished inbox/outbox rows are deleted after this
+    stats_k: int = 10  # statistics hide counts under k, and those they could be worked back from
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
     line_api_base_url: str = "https://api.line.me"
@@ -62,6 +80,36 @@ class Settings:
     risk_words_file: Path | None = None
     counselor_nickname: str | None = None
     desk_poll_seconds: float = 5.0
+    # The work queue (issue 10): events per batch, how often an idle worker looks even without a
+    # wake-up, how long a stopping process may finish what it has in hand, the NOTIFY channel.
+    work_batch_size: int = 32
+    work_poll_seconds: float = 1.0
+    shutdown_grace_seconds: float = 20.0
+    send_lease_seconds: float = 30.0  # a sender's hold on the rows it claims (bot/work/pump.py)
+    wake_channel: str = "tsunagu"
+    # The origin people and counselors use (https://tsunagu.example.org), when a proxy stands in
+    # front: the desk's Origin check compares with it, and its cookie is Secure when it is https.
+    public_url: str | None = None
+    # Addresses or networks of reverse proxies whose X-Forwarded-For/-Proto are believed (comma
+    # separated); from any other peer those headers are ignored.
+    trusted_proxies: str = ""
+    # /metrics and the detailed health answer only with "Authorization: Bearer <token>", or on
+    # metrics_listen below.
+    metrics_token: str | None = None
+    # A second address ("127.0.0.1:9108") where `tsunagu serve` also listens, serving metrics and
+    # health details to anyone who can reach it (keep it off the internet); none: not opened.
+    metrics_listen: str = ""
+    # The web chat's limits (bot/web/limits.py).
+    chat_origins: str = ""  # allowed Origins besides the service's own, comma separated
+    chat_sockets_per_address: int = 50
+    chat_new_chats_per_hour: int = 30
+    chat_messages_per_minute: int = 20
+    chat_max_sockets: int = 2000
+    # Open connections from one address (not counted for trusted proxies), checked as accepted.
+    connections_per_address: int = 100
+    # Slow clients: a request's headers, and its body, must arrive within these.
+    header_timeout_seconds: float = 20.0
+    body_timeout_seconds: float = 20.0
 
     @property
     def line_enabled(self) -> bool:

@@ -14,6 +14,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "ja": "相談員につなぐ準備をしています。このままお待ちください。",
         "en": "We are connecting you with a counselor. Please wait a little.",
     },
+    "not_handled": {
+        "ja": "すみません、さきほどのメッセージをうまく受け取れませんでした。お手数ですが、もう一度送ってください。",
+        "en": "Sorry, we could not take in your last message. Please send it again.",
+    },
     "ended": {
         "ja": "相談を終了しました。また話したくなったら、いつでもメッセージを送ってください。",
         "en": "The consultation has ended. Send a message any time you want to talk again.",
@@ -22,6 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 
 def text(key: str, language: str | None = "ja") -> str:
+    """The text in `language`; Japanese for None; "both" (or a language it lacks): Japanese, then English."""
     entry = TEXTS[key]
     if language and language != "ja" and language in entry:
         return entry[language]

@@ -14,6 +14,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from .build_text import MAX_LABEL, MAX_TEXT, TextReader
+from .matching import normalize_pattern
 from .model import (
     END_REASONS,
     STEP_KINDS,
@@ -37,7 +38,7 @@ MAX_CHOICES = 13  # LINE: quick-reply buttons under one message
 COMMON_FIELDS = ("id", "kind", "note")
 KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "say": ("text", "next"),
-    "ask": ("text", "choices", "save_as", "multiple", "sets_language", "more", "done", "next"),
+    "ask": ("text", "choices", "save_as", "multiple", "sets_language", "more", "done", "invalid", "next"),
     "ask_text": ("text", "save_as", "max_length", "pattern", "invalid", "skip", "next"),
     "branch": ("cases", "otherwise"),
     "set": ("values", "next"),
@@ -53,7 +54,7 @@ REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {
     "handoff": ("text",),
     "end": (),
 }
-CHOICE_FIELDS = ("value", "label", "next", "urgent")
+CHOICE_FIELDS = ("value", "label", "next", "urgent", "synonyms", "patterns", "range")
 STEP_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 VAR_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -174,6 +175,7 @@ class StepsBuilder:
         sets_language = self._flag(node, "sets_language", step_id)
         more = self.texts.optional(node, "more", step_id, what="'more' label", max_len=MAX_LABEL)
         done = self.texts.optional(node, "done", step_id, what="'done' label", max_len=MAX_LABEL)
+        invalid = self.texts.optional(node, "invalid", step_id, what="'invalid' text")
         if done is not None and not multiple:
             r.error(key_pos(node, "done"), step_id, "'done:' is only for questions with 'multiple: true'")
         choices: list[ChoiceDef] = []
@@ -223,7 +225,9 @@ class StepsBuilder:
                 nxt = None
             urgent = self._flag(item, "urgent", step_id)
             choice = ChoiceDef(
-                value=value, label=label, next=nxt, urgent=urgent, pos=item_pos(seq, i), next_pos=nxt_pos
+                value=value, label=label, next=nxt, urgent=urgent, pos=item_pos(seq, i), next_pos=nxt_pos,
+                synonyms=self._words(item, "synonyms", step_id), patterns=self._patterns(item, step_id),
+                range=self._range(item, step_id),
             )
             if choice.key in seen_values:
                 r.error(value_pos(item, "value"), step_id, f"two choices have the value '{choice.key}' "
@@ -241,7 +245,58 @@ class StepsBuilder:
             r.warning(key_pos(node, "sets_language"), step_id, "'sets_language: true' but no choice value is one of "
                       f"the flow's languages ({', '.join(self.languages)}), so the language never changes")
         return Ask(**base, text=text or Text(()), choices=tuple(choices), save_as=self._save_as(node, step_id),
-                   multiple=multiple, sets_language=sets_language, more=more, done=done)
+                   multiple=multiple, sets_language=sets_language, more=more, done=done, invalid=invalid)
+
+    def _words(self, item: CommentedMap, key: str, step_id: str) -> tuple[str, ...]:
+        return tuple(word for word, _ in self._word_items(item, key, step_id))
+
+    def _word_items(self, item: CommentedMap, key: str, step_id: str) -> list[tuple[str, Pos]]:
+        """A choice's list of words (synonyms or patterns), each with its place: texts or numbers,
+        none empty."""
+        if key not in item:
+            return []
+        seq = item[key]
+        if isinstance(seq, (str, int)) and not isinstance(seq, bool):
+            return [(str(seq).strip(), value_pos(item, key))] if str(seq).strip() else []
+        if not isinstance(seq, list) or not seq:
+            self.r.error(value_pos(item, key), step_id, f"'{key}:' must be a list of words, like [孤独, ひとりぼっち]")
+            return []
+        words: list[tuple[str, Pos]] = []
+        for i, word in enumerate(seq):
+            where = item_pos(seq, i) if isinstance(seq, CommentedSeq) else value_pos(item, key)
+            if isinstance(word, bool) or not isinstance(word, (str, int, float)) or not str(word).strip():
+                self.r.error(where, step_id, f"'{key}:' has an empty or odd entry; write words or numbers")
+                continue
+            words.append((str(word).strip(), where))
+        return words
+
+    def _patterns(self, item: CommentedMap, step_id: str) -> tuple[str, ...]:
+        out: list[str] = []
+        for word, where in self._word_items(item, "patterns", step_id):
+            pattern = normalize_pattern(word)
+            try:
+                compiled = re.compile(pattern, re.IGNORECASE)
+            except re.error as exc:
+                self.r.error(where, step_id, f"the pattern '{word}' is not a valid regular expression ({exc}); "
+                             "to find the characters themselves, put a \\ before ( ) [ ] . * + ? | or leave them out")
+                continue
+            if compiled.search("") is not None:
+                self.r.error(where, step_id, f"the pattern '{word}' matches any answer at all; make it a word")
+                continue
+            out.append(pattern)
+        return tuple(out)
+
+    def _range(self, item: CommentedMap, step_id: str) -> tuple[int, int] | None:
+        if "range" not in item:
+            return None
+        value = item["range"]
+        ok = (isinstance(value, list) and len(value) == 2
+              and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value))
+        if not ok or value[0] > value[1]:
+            self.r.error(value_pos(item, "range"), step_id, "'range:' must be two whole numbers, lowest first, "
+                         "like [30, 39] (both ends included)")
+            return None
+        return int(value[0]), int(value[1])
 
     def _ask_text(self, node: CommentedMap, base: dict[str, Any], text: Text | None) -> AskText:
         r, step_id = self.r, base["id"]

@@ -17,9 +17,12 @@ QUESTIONS = (Ask, AskText)
 def run(flow: Flow, report: Report, *, broken_ids: frozenset[str] = frozenset()) -> None:
     """Check `flow`; `broken_ids` are steps the builder could not build (links to them are fine)."""
     ids = {s.id for s in flow.steps}
-    _targets(flow, ids | broken_ids, report)
-    if broken_ids:
-        # Some steps could not be read at all; path checks on what is left would only mislead.
+    dangling = _targets(flow, ids | broken_ids, report)
+    _choice_words(flow, report)
+    if broken_ids or dangling:
+        # Some steps could not be read at all, or a link goes nowhere: the path checks on what is
+        # left would only mislead (a step reached only through the broken link is not lost, and
+        # the steps before it do not go round forever), so the first error stays the cause.
         _commands(flow, report)
         return
     reachable = _reachable(flow, ids)
@@ -66,10 +69,14 @@ def _edges(flow: Flow, step: Step, ids: set[str]) -> list[str]:
     return [target for target, _ in flow.successors(step) if target in ids]
 
 
-def _targets(flow: Flow, ids: set[str], report: Report) -> None:
+def _targets(flow: Flow, ids: set[str], report: Report) -> bool:
+    """Report every link to a step that does not exist; True if there was one."""
+    found: list[str] = []
+
     def check(step: Step, target: str | None, pos: Pos | None, what: str) -> None:
         if target is None or target in ids:
             return
+        found.append(target)
         close = difflib.get_close_matches(target, sorted(ids), n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         report.error(pos or step.pos, step.id, f"{what} goes to '{target}', but there is no step with that id{hint}")
@@ -82,6 +89,7 @@ def _targets(flow: Flow, ids: set[str], report: Report) -> None:
         if isinstance(step, Branch):
             for case in step.cases:
                 check(step, case.next, case.next_pos, "a case")
+    return bool(found)
 
 
 def _reachable(flow: Flow, ids: set[str]) -> set[str]:
@@ -187,6 +195,32 @@ def _reads(flow: Flow, ids: set[str], reachable: set[str], report: Report) -> No
                                    "to this step; it counts as empty there")
 
 
+def _choice_words(flow: Flow, report: Report) -> None:
+    """Each word names one choice of a question: a label, value or synonym that names two would
+    have to be asked about every time, and two ranges must not share an amount."""
+    for step in flow.steps:
+        if not isinstance(step, Ask):
+            continue
+        owner: dict[str, str] = {}
+        for choice in step.choices:
+            names = [(text, choice.label.pos) for text in choice.label.all()] + [(choice.key, choice.pos)]
+            names += [(word, choice.pos) for word in choice.synonyms]
+            for text, pos in names:
+                norm = normalize(text)
+                other = owner.get(norm)
+                if other is not None and other != choice.key:
+                    report.error(pos, step.id, f"'{text}' names both the choice '{other}' and the choice "
+                                 f"'{choice.key}'; a label or synonym may name one choice only (a person "
+                                 "who answers with it would be asked which one every time)")
+                owner.setdefault(norm, choice.key)
+        ranged = sorted(((c.range, c) for c in step.choices if c.range is not None), key=lambda rc: rc[0])
+        for (low_range, low), (high_range, high) in zip(ranged, ranged[1:], strict=False):
+            if high_range[0] <= low_range[1]:
+                report.error(high.pos, step.id, f"the range {list(high_range)} of the choice '{high.key}' "
+                             f"overlaps the range {list(low_range)} of the choice '{low.key}'; an amount "
+                             "may belong to one choice only")
+
+
 def _commands(flow: Flow, report: Report) -> None:
     owner: dict[str, str] = {}
     for command in flow.commands:
@@ -211,6 +245,7 @@ def _commands(flow: Flow, report: Report) -> None:
             for choice in step.choices:
                 labels += [(text, choice.label.pos) for text in choice.label.all()]
                 labels.append((choice.key, choice.pos))
+                labels += [(word, choice.pos) for word in choice.synonyms]
             for extra in (step.more, step.done):
                 if extra is not None:
                     labels += [(text, extra.pos) for text in extra.all()]

@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 from . import model as m
 from .errors import FlowError, SessionClosed, SessionMismatch
-from .matching import as_number, normalize
+from .matching import amount, as_number, normalize, search
 from .messages import Choice, Message
 from .session import Answer, Pending, Session, freeze
+from .texts import DONE_WORDS
 
 MEDIA_KINDS = (
     "sticker",
@@ -108,7 +109,8 @@ def resume(flow: m.Flow, session: Session, inp: Input, *, now: datetime) -> Turn
         text = inp.text or ""
         command = _command(flow, text)
         if command is not None and command.action == "language" and isinstance(step, m.Ask):
-            if _find_hit(flow, s, step, text) is not None:
+            hit = _find_hit(flow, s, step, text)
+            if hit is not None and hit.exact:
                 command = None  # a choice with the same words wins over a language switch
         if command is not None:
             s = _apply_command(flow, s, step, command, out)
@@ -136,6 +138,30 @@ def tick(flow: m.Flow, session: Session, *, now: datetime) -> Turn:
         out.add(Message(_msg(flow, s, "reminder"), question.choices))
         s = replace(s, reminded=True)
     return out.turn(flow, s)
+
+
+def with_notice(turn: Turn, notice: Sequence[Message]) -> Turn:
+    """`turn` with messages the host adds to it (the emergency lines when risk words are found).
+
+    While the conversation waits at a question, the turn ends with that question and its buttons,
+    and they must stay last: a notice goes just before it, so the person can always go on. A turn
+    that asks nothing (a handoff, an end) gets the notice at the end.
+    """
+    if not notice:
+        return turn
+    if turn.session.status == "active" and turn.messages:
+        *said, question = turn.messages
+        return replace(turn, messages=(*said, *notice, question))
+    return replace(turn, messages=(*turn.messages, *notice))
+
+
+def current_question(flow: m.Flow, session: Session) -> Message | None:
+    """The question an active session waits at, with its buttons as they are shown now (for a
+    host that must ask it again); None once the session handed off or ended."""
+    if session.status != "active":
+        return None
+    s = _open(flow, session)
+    return _question(flow, s, flow.step(s.step))
 
 
 # -- plumbing ------------------------------------------------------------------------------
@@ -300,7 +326,10 @@ def _picked_text(flow: m.Flow, s: Session, step: m.Ask, picked: Sequence[str]) -
 def _reprompt(flow: m.Flow, s: Session, step: m.Ask, lead: str) -> Message:
     """A short re-prompt that repeats the choices as a numbered list (some LINE clients hide buttons)."""
     question = _question(flow, s, step)
-    lines = [lead] + [f"{i}. {c.label}" for i, c in enumerate(question.choices, 1)]
+    if step.takes_amounts:  # a typed number is an amount here, so the list is not numbered
+        lines = [lead] + [f"・{c.label}" for c in question.choices]
+    else:
+        lines = [lead] + [f"{i}. {c.label}" for i, c in enumerate(question.choices, 1)]
     return Message("\n".join(lines), question.choices)
 
 
@@ -338,55 +367,98 @@ def _apply_command(flow: m.Flow, s: Session, step: m.Step, command: m.Command, o
     return s
 
 
-def _find_hit(flow: m.Flow, s: Session, step: m.Ask, text: str) -> tuple[str, m.ChoiceDef | None] | None:
-    """The button or choice a typed answer means: label or value first, then the number shown."""
-    buttons = _buttons(flow, s, step)
+@dataclass(frozen=True)
+class _Hit:
+    """What a typed answer names at a question: choices (one, or several the words all name),
+    the done or more button; `exact` when it is a label, value or synonym as a whole."""
+
+    kind: str  # "choice" | "done" | "more"
+    choices: tuple[m.ChoiceDef, ...] = ()
+    exact: bool = False
+
+
+def _find_hit(flow: m.Flow, s: Session, step: m.Ask, text: str) -> _Hit | None:
+    """What a typed answer means, tried in this order: a label, value or synonym as the whole
+    answer; the done and more buttons; a number (a button's, or an amount for a question whose
+    choices are ranges); the choices' patterns anywhere in the answer."""
     norm = normalize(text)
-    hit: tuple[str, m.ChoiceDef | None] | None = None
-    for choice in step.choices:
-        if norm and norm in {normalize(label) for label in choice.label.all()} | {normalize(choice.key)}:
-            hit = ("choice", choice)
-            break
-    if hit is None and step.multiple:
-        if norm in {normalize(t) for t in (step.done or flow.message("done")).all()}:
-            hit = ("done", None)
-    if hit is None and step.more is not None and norm in {normalize(t) for t in step.more.all()}:
-        hit = ("more", None)
-    if hit is None:
+    if not norm:
+        return None
+    exact = tuple(c for c in step.choices if norm in _names(c))
+    if exact:
+        return _Hit("choice", exact[:1], exact=True)
+    done_words = (*(step.done or flow.message("done")).all(), *DONE_WORDS)
+    if step.multiple and norm in {normalize(t) for t in done_words}:
+        return _Hit("done", exact=True)
+    if step.more is not None and norm in {normalize(t) for t in step.more.all()}:
+        return _Hit("more", exact=True)
+    if step.takes_amounts:
+        stated = amount(text)
+        if stated is not None:
+            low, high = stated
+            ranged = tuple(c for c in step.choices if c.range is not None and c.range[0] <= high and low <= c.range[1])
+            if ranged:
+                return _Hit("choice", ranged)
+    else:
         number = as_number(text)
+        buttons = _buttons(flow, s, step)
         if number is not None and 1 <= number <= len(buttons):
             kind, shown, _ = buttons[number - 1]
-            hit = (kind, shown)
-    return hit
+            return _Hit(kind, (shown,) if shown is not None else ())
+    found: list[tuple[int, int, m.ChoiceDef]] = []
+    for order, choice in enumerate(step.choices):
+        places = [p for p in (search(pattern, norm) for pattern in choice.patterns) if p is not None]
+        if places:
+            found.append((min(places), order, choice))
+    if found:
+        return _Hit("choice", tuple(c for _, _, c in sorted(found, key=lambda f: (f[0], f[1]))))
+    return None
+
+
+def _names(choice: m.ChoiceDef) -> set[str]:
+    """Every whole answer that names a choice: its labels, its value and its synonyms."""
+    return {normalize(t) for t in (*choice.label.all(), choice.key, *choice.synonyms)}
+
+
+def _which_one(flow: m.Flow, s: Session, choices: Sequence[m.ChoiceDef]) -> Message:
+    """The answer named several choices: ask which one, with just those as buttons (never a guess)."""
+    labels = [_t(flow, s, c.label) for c in choices]
+    text = "\n".join([_msg(flow, s, "which_one"), *(f"・{label}" for label in labels)])
+    return Message(text, tuple(Choice(label, c.key) for label, c in zip(labels, choices, strict=True)))
 
 
 def _answer_choice(flow: m.Flow, s: Session, step: m.Ask, text: str, out: _Out) -> Session:
     hit = _find_hit(flow, s, step, text)
     if hit is None:
-        out.add(_reprompt(flow, s, step, _msg(flow, s, "not_understood")))
+        out.add(_reprompt(flow, s, step, _not_understood(flow, s, step)))
         return s
-    kind, choice = hit
     pending = s.pending or Pending()
     s = replace(s, pending=pending)
-    if kind == "more":
+    if hit.kind == "more":
         s = replace(s, pending=replace(pending, page=pending.page + 1))
         out.add(_question(flow, s, step))
         return s
-    if kind == "done":
+    if hit.kind == "done":
         if not pending.picked:
             out.add(_reprompt(flow, s, step, _msg(flow, s, "pick_one")))
             return s
         return _finish_multiple(flow, s, step, out)
-    assert choice is not None
-    if choice.urgent and step.multiple:
-        s = _mark_urgent(s)
     if step.multiple:
-        if choice.key not in pending.picked:
-            s = replace(s, pending=replace(pending, picked=(*pending.picked, choice.key)))
+        # Several answers are wanted, so every choice the words name is picked, first named first.
+        for choice in hit.choices:
+            if choice.urgent:
+                s = _mark_urgent(s)
+            picked = _picked(s)
+            if choice.key not in picked:
+                s = replace(s, pending=replace(s.pending or Pending(), picked=(*picked, choice.key)))
         if len(_picked(s)) == len(step.choices):
             return _finish_multiple(flow, s, step, out)
         out.add(_question(flow, s, step))
         return s
+    if len(hit.choices) > 1:
+        out.add(_which_one(flow, s, hit.choices))
+        return s
+    choice = hit.choices[0]
     if step.save_as:
         s = _answer(s, step.save_as, choice.value)
     if choice.urgent:
@@ -394,6 +466,12 @@ def _answer_choice(flow: m.Flow, s: Session, step: m.Ask, text: str, out: _Out) 
     if step.sets_language and choice.key in flow.languages:
         s = replace(s, language=choice.key)
     return _run(flow, s, choice.next or step.next, out)
+
+
+def _not_understood(flow: m.Flow, s: Session, step: m.Ask) -> str:
+    if step.invalid is not None:
+        return _t(flow, s, step.invalid)
+    return _msg(flow, s, "not_understood_words" if step.takes_amounts else "not_understood")
 
 
 def _finish_multiple(flow: m.Flow, s: Session, step: m.Ask, out: _Out) -> Session:

@@ -16,13 +16,14 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
-from ruamel.yaml.error import MarkedYAMLError
+from ruamel.yaml.error import YAMLError
 
 from . import checks
 from .build import build
 from .errors import FlowError, FlowValidationError, Problem
 from .model import Flow, Pos
 from .report import Report
+from .yamlplain import explain
 
 
 def bundled_path(name: str = "intake") -> Path:
@@ -103,11 +104,9 @@ def _analyse(data: bytes, *, source: str) -> tuple[Flow | None, list[Problem]]:
     yaml = YAML(typ="rt")
     try:
         root = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        pos = Pos(mark.line + 1, mark.column + 1) if mark else Pos(1, 1)
-        what = " ".join(str(exc.problem or exc).split())
-        report.error(pos, None, f"this is not valid YAML: {what} (check indentation and quotes)")
+    except YAMLError as exc:
+        plain = explain(exc, text)
+        report.error(Pos(plain.line, plain.column), None, plain.message)
         return None, report.sorted()
     if not isinstance(root, CommentedMap):
         report.error(Pos(1, 1), None, "a flow file must start with fields such as 'version:', 'id:' and 'steps:'")

@@ -54,6 +54,9 @@ class ChoiceDef:
     urgent: bool = False
     pos: Pos = Pos()
     next_pos: Pos | None = None
+    synonyms: tuple[str, ...] = ()  # other whole answers that name this choice
+    patterns: tuple[str, ...] = ()  # words (regular expressions) that name it anywhere in an answer
+    range: tuple[int, int] | None = None  # the amounts (an age, ...) it stands for, both ends included
 
     @property
     def key(self) -> str:
@@ -95,6 +98,12 @@ class Ask(Step):
     sets_language: bool = False
     more: Text | None = None
     done: Text | None = None
+    invalid: Text | None = None  # said before the choices when an answer names none of them
+
+    @property
+    def takes_amounts(self) -> bool:
+        """Typed numbers are amounts (an age) matched to the choices' ranges, not button numbers."""
+        return any(c.range is not None for c in self.choices)
 
 
 @dataclass(frozen=True)

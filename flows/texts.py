@@ -13,6 +13,14 @@ BUILTIN: dict[str, Text] = {
         ja="すみません、うまく受け取れませんでした。番号か、次の中から選んでください。",
         en="Sorry, I didn't catch that. Please reply with a number or one of these:",
     ),
+    "not_understood_words": Text.of(
+        ja="すみません、うまく受け取れませんでした。次の中から選んでください。",
+        en="Sorry, I didn't catch that. Please reply with one of these:",
+    ),
+    "which_one": Text.of(
+        ja="どれのことですか？あてはまるものを選んでください。",
+        en="Which of these do you mean?",
+    ),
     "media": Text.of(
         ja="スタンプや画像は受け取れません。文字かボタンで答えてください。",
         en="Sorry, I can't receive stickers, images or files. Please answer with text or the buttons.",
@@ -57,6 +65,12 @@ BUILTIN: dict[str, Text] = {
     "more": Text.of(ja="ほかの選択肢", en="More choices"),
     "list_separator": Text.of(ja="、", en=", "),
 }
+
+# Other words for the 'done' button of a question with several answers (compared after the same
+# tidy-up as any answer): "that is all" in the words people type.
+DONE_WORDS = ("以上", "以上です", "それだけ", "それだけです", "これだけ", "これだけです", "おわり", "終わり",
+              "ほかにない", "他にない", "もうない", "ない", "ありません", "done", "that's it", "that is all",
+              "nothing else", "that's all")
 
 # Names whose texts become quick-reply labels, so the 20-character limit applies to them.
 LABELS = ("done", "more")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from routing import municipalities as places_jp
 from routing.model import Directory, Organization, merge
 from routing.places import PREFECTURES, TOPICS
 from routing.schedule import utc_intervals
@@ -47,6 +48,8 @@ class Coverage:
     organizations: int
     paused: tuple[str, ...]
     source: str = "<directory>"
+    #: "prefecture", or "municipality" when `regions` are the municipalities of one prefecture
+    unit: str = "prefecture"
 
     @property
     def end(self) -> date:
@@ -60,15 +63,24 @@ def coverage(
     days: int,
     topics: Iterable[str] | None = None,
     regions: Iterable[str] | None = None,
+    municipalities_of: str | None = None,
 ) -> Coverage:
     """Gaps and duty counts from local midnight of `start` (directory zone) for `days` days.
 
-    Paused partners count as not on duty: the report shows the coverage a coordinator has today."""
+    With `municipalities_of` (a prefecture code), the regions are that prefecture's municipalities:
+    each is covered by nationwide partners, partners of the whole prefecture, and partners that
+    name it in `regions` or `accepts_from` (a partner that names only some wards of a designated
+    city does not cover the city). Paused partners count as not on duty: the report shows the
+    coverage a coordinator has today."""
     if days < 1:
         raise ValueError("days must be at least 1")
     tz = directory.timezone
     topic_list = tuple(topics) if topics is not None else tuple(TOPICS)
-    region_list = tuple(regions) if regions is not None else tuple(PREFECTURES)
+    local_of = municipalities_of
+    if local_of is not None:
+        region_list = tuple(m.code for m in places_jp.of_prefecture(local_of))
+    else:
+        region_list = tuple(regions) if regions is not None else tuple(PREFECTURES)
     window_start = int(datetime.combine(start, time(), tz).timestamp()) // 60
     window_end = int(datetime.combine(start + timedelta(days=days), time(), tz).timestamp()) // 60
     width = window_end - window_start
@@ -87,18 +99,23 @@ def coverage(
             paused.append(org.id)
             continue
         org_topics = [t for t in org.topics if t in wanted_topics]
-        if not org_topics or (not org.nationwide and org.regions.isdisjoint(wanted_regions)):
+        org_areas: frozenset[str]
+        if local_of is not None:
+            org_areas = (org.regions & {local_of}) | ((org.municipalities | org.accepts_from) & wanted_regions)
+        else:
+            org_areas = org.regions & wanted_regions
+        if not org_topics or (not org.nationwide and not org_areas):
             continue
         spans = _window_spans(org, window_start, window_end)
         mask = 0
         for lo, hi in spans:
             mask |= ((1 << (hi - lo)) - 1) << lo
         for topic in org_topics:
-            if org.nationwide:
-                nationwide[topic] |= mask
+            if org.nationwide or (local_of is not None and local_of in org.regions):
+                nationwide[topic] |= mask  # covers every region of this report
             else:
                 per_region = regional[topic]
-                for region in org.regions & wanted_regions:
+                for region in org_areas:
                     per_region[region] = per_region.get(region, 0) | mask
             diff = counts[topic]
             for lo, hi in spans:
@@ -147,6 +164,7 @@ def coverage(
         start=start, days=days, timezone=tz, topics=topic_list, regions=region_list, gaps=tuple(gaps),
         heat=heat, gap_hours={t: frozenset(v) for t, v in gap_hours.items()},
         organizations=len(directory.organizations), paused=tuple(paused), source=directory.source,
+        unit="municipality" if local_of is not None else "prefecture",
     )
 
 

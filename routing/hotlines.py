@@ -35,6 +35,13 @@ class Hotline:
     always: bool = False
     _schedule: Organization | None = None
 
+    def hours_for(self, language: str | None) -> str:
+        """The readable hours in one language: the file writes them "日本語 / English"."""
+        ja, slash, en = self.hours.rpartition("/")
+        if not slash:
+            return self.hours
+        return en.strip() if language == "en" else ja.strip()
+
     def is_open(self, now: datetime) -> bool:
         """Open at `now` by its published hours; a line whose hours vary by area counts as not open."""
         if self.always:
@@ -90,7 +97,7 @@ _LINE_FIELDS = ("id", "name", "name_en", "number", "hours", "hours_text", "topic
 
 
 def parse_hotlines(text: str, *, source: str = "<hotlines>") -> Hotlines:
-    report = Reporter(source)
+    report = Reporter(source, text)
     root = Node(parse_yaml(text, source), "", 1, report)
     if not isinstance(root.value, dict):
         raise DirectoryError([Problem(source, 1, "", f"expected a mapping with 'lines', got {describe(root.value)}")])

@@ -6,7 +6,6 @@ field, so that `tsunagu routing check` lists them all in one run.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from datetime import date, datetime
@@ -15,21 +14,24 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from routing import municipalities as places_jp
 from routing.errors import DirectoryError, Problem
 from routing.model import ALL, DAY_NAMES, HOLIDAY_MODES, Desk, Directory, ExtraHours, HoursRule, Organization
-from routing.places import PREFECTURES, TOPICS
-from routing.yamlsource import Node, Reporter, describe, parse_yaml
+from routing.places import PREFECTURES, TOPICS, topic_suggestion
+from routing.yamlsource import Node, Reporter, block_item_lines, describe, parse_yaml, quote_time
 
 DEFAULT_TIMEZONE = "Asia/Tokyo"
 ORG_FIELDS = (
     "id", "name", "name_en", "topics", "regions", "languages", "out_of_area", "crisis", "capacity",
     "desk", "timezone", "hours", "holidays", "closed_dates", "extra_hours", "paused", "response_minutes",
+    "accepts_from", "per_counselor",
 )
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _SLACK_CHANNEL = re.compile(r"^[CG][A-Z0-9]{2,}$")
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+_DAY_INDEX = {name: i for i, name in enumerate(DAY_NAMES)}
 T = TypeVar("T")  # what a field reader gives
 D = TypeVar("D")  # an optional field's default
 
@@ -47,7 +49,7 @@ def load_directory(path: str | Path) -> Directory:
 
 
 def parse_directory(text: str, *, source: str = "<directory>") -> Directory:
-    report = Reporter(source)
+    report = Reporter(source, text)
     root = Node(parse_yaml(text, source), "", 1, report)
     if not isinstance(root.value, dict):
         raise DirectoryError(
@@ -65,23 +67,27 @@ def parse_directory(text: str, *, source: str = "<directory>") -> Directory:
     elif not isinstance(orgs_node.value, list) or not orgs_node.value:
         orgs_node.problem(f"expected a non-empty list of organizations, got {describe(orgs_node.value)}")
     else:
-        seen: dict[str, int | None] = {}
-        for node in orgs_node.items():
-            org = _organization(node, default_zone)
+        seen: dict[str, Node] = {}
+        starts = block_item_lines(text, "organizations")
+        if starts is not None and len(starts) != len(orgs_node.value):
+            starts = None
+        for i, node in enumerate(orgs_node.items()):
+            org = _organization(node, default_zone, line=starts[i] if starts is not None else None)
             id_node = node.child("id") if isinstance(node.value, dict) else None
             if id_node is not None and isinstance(id_node.value, str):
                 org_id: str = id_node.value
                 if org_id in seen:
-                    id_node.problem(f"duplicate id '{org_id}' (first used on line {seen[org_id]})")
+                    id_node.problem(f"duplicate id '{org_id}' (first used on line {seen[org_id].line})")
                     continue
-                seen[org_id] = node.line
+                seen[org_id] = node
             if org is not None:
                 organizations.append(org)
+    report.add_unquoted()
     report.raise_if_any()
     return Directory(organizations=tuple(organizations), timezone=default_zone, source=source)
 
 
-def _organization(node: Node, default_zone: ZoneInfo) -> Organization | None:
+def _organization(node: Node, default_zone: ZoneInfo, *, line: int | None = None) -> Organization | None:
     if not node.check_keys(ORG_FIELDS):
         return None
     before = len(node.report.problems)
@@ -89,7 +95,9 @@ def _organization(node: Node, default_zone: ZoneInfo) -> Organization | None:
     name = _required(node, "name", _text)
     name_en = _optional(node, "name_en", _text, None)
     topics = _required(node, "topics", _topics)
-    regions = _required(node, "regions", _regions)
+    areas = _required(node, "regions", _regions)
+    regions, municipal = areas if areas is not None else (None, None)
+    accepts = _optional(node, "accepts_from", _accepts_from, frozenset())
     languages = _optional(node, "languages", _languages, ("ja",))
     capacity = _required(node, "capacity", lambda n: _integer(n, minimum=1))
     desk = _required(node, "desk", _desk)
@@ -102,12 +110,14 @@ def _organization(node: Node, default_zone: ZoneInfo) -> Organization | None:
     crisis = _optional(node, "crisis", _flag, False)
     paused = _optional(node, "paused", _flag, False)
     response = _optional(node, "response_minutes", lambda n: _integer(n, minimum=1), 10)
+    per_counselor = _optional(node, "per_counselor", lambda n: _integer(n, minimum=1), None)
     if hours == () and extra == () and node.child("hours") is None:
         node.report.add(node.line, f"{node.path}.hours", "required: this partner would never be open")
     if len(node.report.problems) > before:
         return None
     # Each None below was reported above, so none is left here; spelled out for the type checker.
-    if (org_id is None or name is None or topics is None or regions is None or languages is None or capacity is None
+    if (org_id is None or name is None or topics is None or regions is None or municipal is None or accepts is None
+            or languages is None or capacity is None
             or desk is None or zone is None or hours is None or holiday_mode is None or closed is None
             or extra is None or out_of_area is None or crisis is None or paused is None or response is None):
         return None  # pragma: no cover
@@ -115,7 +125,8 @@ def _organization(node: Node, default_zone: ZoneInfo) -> Organization | None:
         id=org_id, name=name, name_en=name_en, topics=topics, regions=regions, languages=languages,
         capacity=capacity, timezone=zone, desk=desk, hours=hours, holidays=holiday_mode,
         closed_dates=closed, extra_hours=extra, out_of_area=out_of_area, crisis=crisis,
-        paused=paused, response_minutes=response, line=node.line,
+        paused=paused, response_minutes=response, line=line if line is not None else node.line,
+        municipalities=municipal, accepts_from=accepts, per_counselor=per_counselor,
     )
 
 
@@ -181,41 +192,82 @@ def _list(node: Node, *, allow_empty: bool = False) -> bool:
 def _topics(node: Node) -> tuple[str, ...] | None:
     if not _list(node):
         return None
+    if all(isinstance(value, str) and value in TOPICS for value in node.value):  # the usual case, at speed
+        return tuple(dict.fromkeys(node.value))
     out: list[str] = []
     for item in node.items():
         if item.value not in TOPICS:
-            close = difflib.get_close_matches(str(item.value), TOPICS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(TOPICS)})"
+            close = topic_suggestion(str(item.value))
+            hint = f" (did you mean '{close}'?)" if close else f" (known: {', '.join(TOPICS)})"
             item.problem(f"unknown topic id {describe(item.value)}{hint}")
         elif item.value not in out:
             out.append(item.value)
     return tuple(out)
 
 
-def _regions(node: Node) -> frozenset[str] | None:
+def _regions(node: Node) -> tuple[frozenset[str], frozenset[str]] | None:
+    """(prefecture codes, municipality codes): `all`, prefectures "01".."47", municipalities "131016"."""
     if not _list(node):
         return None
     codes: set[str] = set()
+    local: set[str] = set()
     for item in node.items():
         value = item.value
         if value == "all":
             if len(node.value) > 1:
                 item.problem("'all' already covers every prefecture; list it alone")
-            return ALL
-        if isinstance(value, int) and not isinstance(value, bool):
+            return ALL, frozenset()
+        if isinstance(value, int) and not isinstance(value, bool) and value < 100:
             value = f"{value:02d}"
-        if not isinstance(value, str) or value not in PREFECTURES:
-            item.problem(
-                f'bad prefecture code {describe(item.value)}: use JIS codes "01" (北海道) to "47" (沖縄県), or all'
-            )
+        if isinstance(value, str) and value in PREFECTURES:
+            codes.add(value)
             continue
-        codes.add(value)
-    return ALL if codes == ALL else frozenset(codes)
+        municipality = _municipality(item, what="region")
+        if municipality is not None:
+            local.add(municipality)
+    return (ALL if codes == ALL else frozenset(codes)), frozenset(local)
+
+
+def _accepts_from(node: Node) -> frozenset[str] | None:
+    """Municipalities whose residents the partner also takes (its neighbours)."""
+    if not _list(node, allow_empty=True):
+        return None
+    found = {code for code in (_municipality(item, what="municipality") for item in node.items()) if code is not None}
+    return frozenset(found)
+
+
+def _municipality(item: Node, *, what: str) -> str | None:
+    """A municipality's six-digit code from a code written with or without its check digit; a
+    problem that names the code when the name was written instead."""
+    code = places_jp.normalize_code(item.value)
+    if code is not None:
+        return code
+    value = item.value
+    hint = ""
+    if isinstance(value, str) and value.strip():
+        named = places_jp.find(value)
+        if len(named) == 1:
+            hint = f"; for {named[0].full_name} write \"{named[0].code}\""
+        elif named:
+            hint = "; that name is used by " + ", ".join(
+                f"{PREFECTURES[m.prefecture]}{m.full_name} \"{m.code}\"" for m in named[:4])
+        elif isinstance(value, str) and value.isdigit() and len(value) == 6:
+            hint = " (its check digit is wrong, or the municipality no longer exists)"
+    if what == "region" and (isinstance(value, int) or (isinstance(value, str) and len(value.strip()) <= 2)):
+        item.problem(f'bad prefecture code {describe(value)}: use JIS codes "01" (北海道) to "47" (沖縄県), or all')
+    elif what == "region":
+        item.problem(f"bad {what} {describe(value)}: use JIS prefecture codes \"01\" (北海道) to \"47\" (沖縄県), "
+                     f"municipality codes such as \"131016\" (千代田区), or all{hint}")
+    else:
+        item.problem(f"bad {what} {describe(value)}: use a municipality code such as \"131016\" (千代田区){hint}")
+    return None
 
 
 def _languages(node: Node) -> tuple[str, ...] | None:
     if not _list(node):
         return None
+    if all(isinstance(value, str) and _LANGUAGE.match(value) for value in node.value):
+        return tuple(dict.fromkeys(node.value))
     out: list[str] = []
     for item in node.items():
         if not isinstance(item.value, str) or not _LANGUAGE.match(item.value):
@@ -279,6 +331,13 @@ def _names(node: Node | None, *, pattern: re.Pattern[str] | None, example: str) 
 
 def _time(node: Node, *, end: bool) -> int | None:
     value = node.value
+    if node.report.unquoted:
+        # YAML 1.2 reads 18:00 as text, but YAML 1.1 tools read it as the number 1080: quotes make
+        # it a time for every reader.
+        unquoted = node.report.take_unquoted(node.line, str(node.keys[-1]) if node.keys else "")
+        if unquoted is not None:
+            node.report.add(node.line, node.path, quote_time(unquoted[1]), column=unquoted[0])
+            return None
     if isinstance(value, int) and not isinstance(value, bool):
         node.problem(f"write times in quotes, like \"18:00\" (YAML read {value!r} as a number)")
         return None
@@ -319,6 +378,8 @@ def _days(node: Node) -> frozenset[int] | None:
         return frozenset(range(7))
     if not _list(node):
         return None
+    if all(isinstance(value, str) and value.lower() in _DAY_INDEX for value in node.value):
+        return frozenset(_DAY_INDEX[value.lower()] for value in node.value)
     days: set[int] = set()
     for item in node.items():
         if not isinstance(item.value, str) or item.value.lower() not in DAY_NAMES:
@@ -364,6 +425,11 @@ def _date(node: Node) -> date | None:
             return date.fromisoformat(value)
         except ValueError:
             pass
+        if "T" in value or " " in value.strip():  # an unquoted date and time: YAML's timestamp
+            try:
+                return datetime.fromisoformat(value).date()
+            except ValueError:
+                pass
     node.problem(f"expected a date \"YYYY-MM-DD\", got {describe(value)}")
     return None
 

@@ -75,6 +75,14 @@ class Organization:
     paused: bool = False
     response_minutes: int = 10
     name_en: str | None = None
+    # Municipality codes (six digits, see routing/municipalities.py) the partner serves as its own
+    # area, on top of the prefectures in `regions`; and those whose residents it also takes
+    # (neighbours), which are not its own area for people who avoid their own area.
+    municipalities: frozenset[str] = frozenset()
+    accepts_from: frozenset[str] = frozenset()
+    # Conversations one counselor on duty holds at once: with it, the partner's room is
+    # min(capacity, counselors on duty x per_counselor); without it, `capacity` alone.
+    per_counselor: int | None = None
     line: int | None = None  # where the organization starts in its file, for messages
     _weekly: tuple[tuple[Interval, ...], ...] = field(init=False, repr=False, compare=False)
     _dated: Mapping[int, tuple[bool, tuple[Interval, ...]]] = field(init=False, repr=False, compare=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from types import MappingProxyType
 
 #: topic id -> (Japanese label, English label), in the order menus show them.
@@ -25,6 +26,46 @@ TOPICS = MappingProxyType(
         "other": ("その他", "Other"),
     }
 )
+
+#: Other names people use for a topic, and the id they mean: for suggestions when a file has a
+#: word that is not an id ("domestic_violence" is `dv`, not the closest spelling `sexual_violence`).
+TOPIC_ALIASES = MappingProxyType(
+    {
+        "lonely": "loneliness", "isolation": "loneliness", "alone": "loneliness", "kodoku": "loneliness",
+        "suicidal": "suicide", "suicidality": "suicide", "self_harm": "suicide", "jisatsu": "suicide",
+        "domestic_violence": "dv", "domestic": "dv", "partner_violence": "dv", "ipv": "dv",
+        "rape": "sexual_violence", "sexual_abuse": "sexual_violence", "sexual_assault": "sexual_violence",
+        "child_abuse": "abuse", "maltreatment": "abuse", "neglect": "abuse", "gyakutai": "abuse",
+        "bullying": "school", "ijime": "school", "education": "school", "futoko": "school",
+        "debt": "money", "poverty": "money", "finance": "money", "living": "money", "seikatsu": "money",
+        "job": "work", "employment": "work", "workplace": "work", "shigoto": "work",
+        "families": "family", "parents": "family", "kazoku": "family",
+        "mental_health": "health", "mental": "health", "physical": "health", "kokoro": "health",
+        "withdrawal": "hikikomori", "shut_in": "hikikomori", "recluse": "hikikomori",
+        "pregnant": "pregnancy", "birth": "pregnancy", "maternity": "pregnancy", "ninshin": "pregnancy",
+        "lgbt": "lgbtq", "lgbtqia": "lgbtq", "gender": "lgbtq", "sexuality": "lgbtq", "sogi": "lgbtq",
+        "foreigner": "foreign", "foreigners": "foreign", "language": "foreign", "languages": "foreign",
+        "multilingual": "foreign", "care": "carer", "caring": "carer", "caregiver": "carer",
+        "young_carer": "carer", "young_carers": "carer", "kaigo": "carer", "misc": "other", "general": "other",
+    }
+    | {ja: topic for topic, (ja, _en) in TOPICS.items()}
+    | {en.lower(): topic for topic, (_ja, en) in TOPICS.items()}
+)
+
+
+def topic_suggestion(word: str) -> str | None:
+    """The topic id a misspelt or other word most likely means: its meaning first (aliases and
+    labels), then the closest spelling; None if nothing is close."""
+    key = " ".join(str(word).strip().lower().replace("-", "_").split()).replace(" ", "_")
+    if key in TOPIC_ALIASES:
+        return TOPIC_ALIASES[key]
+    if key.rstrip("s") in TOPIC_ALIASES:
+        return TOPIC_ALIASES[key.rstrip("s")]
+    close = difflib.get_close_matches(key, [*TOPICS, *TOPIC_ALIASES], n=1)
+    if not close:
+        return None
+    return close[0] if close[0] in TOPICS else TOPIC_ALIASES[close[0]]
+
 
 _PREFS = [
     ("北海道", "Hokkaido"), ("青森県", "Aomori"), ("岩手県", "Iwate"), ("宮城県", "Miyagi"),

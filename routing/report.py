@@ -6,6 +6,7 @@ import html
 import unicodedata
 from datetime import datetime, timedelta, tzinfo
 
+from routing import municipalities as places_jp
 from routing.coverage import Coverage, Gap
 from routing.decide import Decision
 from routing.places import PREFECTURES, TOPICS
@@ -37,6 +38,9 @@ def render_decision(decision: Decision) -> str:
     """The decision as a table a coordinator can read: who would get the case, and why not the others."""
     req, tz = decision.request, decision.at.tzinfo
     region = f"{req.prefecture} {PREFECTURES[req.prefecture]}" if req.prefecture else "none given"
+    if req.municipality:
+        place = places_jp.get(req.municipality)
+        region += f" · municipality {req.municipality} {place.full_name if place else ''}".rstrip()
     flags = [f for f, on in (("urgent", req.urgent), ("avoids own area", req.avoid_own_area)) if on]
     out = [
         f"Request: topics {', '.join(req.topics)} · region {region} · language {req.language}"
@@ -84,7 +88,23 @@ def _span_text(start: datetime, end: datetime) -> str:
     return f"{start.strftime('%Y-%m-%d %H:%M')}–{tail} {end.tzname() or ''}".rstrip()
 
 
+def municipalities_label(codes: list[str], all_codes: tuple[str, ...]) -> str:
+    """Municipalities that share a gap: all of the prefecture's, a few by name, or a count."""
+    def name(code: str) -> str:
+        found = places_jp.get(code)
+        return found.full_name if found else code
+
+    if len(codes) == len(all_codes) and codes:
+        pref = codes[0][:2]
+        return f"{PREFECTURES.get(pref, pref)} all {len(codes)} municipalities"
+    if len(codes) <= 3:
+        return ", ".join(f"{c} {name(c)}" for c in codes)
+    return f"{len(codes)} municipalities ({', '.join(name(c) for c in codes[:3])}, …)"
+
+
 def regions_label(codes: list[str], all_codes: tuple[str, ...]) -> str:
+    if codes and len(codes[0]) == 6:
+        return municipalities_label(codes, all_codes)
     if len(codes) == 1:
         return f"{codes[0]} {PREFECTURES[codes[0]]}"
     if len(codes) == len(all_codes) == 47:
@@ -117,13 +137,14 @@ def grouped_gaps(cov: Coverage) -> list[tuple[str, str, Gap]]:
 def render_coverage_text(cov: Coverage) -> str:
     end = cov.end - timedelta(days=1)
     paused = f"; paused, not counted: {', '.join(cov.paused)}" if cov.paused else ""
+    unit = "municipalities" if cov.unit == "municipality" else "prefectures"
     out = [
         f"Coverage {cov.start.isoformat()} to {end.isoformat()} ({cov.days} days, {cov.timezone.key}): "
-        f"{len(cov.topics)} topics × {len(cov.regions)} prefectures, {cov.organizations} partners{paused}",
+        f"{len(cov.topics)} topics × {len(cov.regions)} {unit}, {cov.organizations} partners{paused}",
     ]
     rows = grouped_gaps(cov)
     if not rows:
-        out.append("No gaps: every topic has an open partner in every prefecture at every minute.")
+        out.append(f"No gaps: every topic has an open partner in every {cov.unit} at every minute.")
         return "\n".join(out) + "\n"
     out.append("Hours with no open partner / 対応できる団体がない時間:")
     for topic, label, gap in rows:
@@ -132,7 +153,7 @@ def render_coverage_text(cov: Coverage) -> str:
     covered = [t for t in cov.topics if t not in gap_topics]
     pairs = len({(g.topic, g.region) for g in cov.gaps})
     out.append(
-        f"{len(cov.gaps)} gaps in {pairs} of {len(cov.topics) * len(cov.regions)} topic × prefecture pairs; "
+        f"{len(cov.gaps)} gaps in {pairs} of {len(cov.topics) * len(cov.regions)} topic × {cov.unit} pairs; "
         f"fully covered topics: {', '.join(covered) if covered else 'none'}"
     )
     return "\n".join(out) + "\n"
@@ -143,6 +164,7 @@ def coverage_json(cov: Coverage) -> dict[str, object]:
         "from": cov.start.isoformat(),
         "days": cov.days,
         "timezone": cov.timezone.key,
+        "unit": cov.unit,
         "paused": list(cov.paused),
         "gaps": [
             {"topic": g.topic, "region": g.region, "start": g.start.isoformat(), "end": g.end.isoformat()}
@@ -158,11 +180,17 @@ h1{font-size:1.3rem}table.heat{border-collapse:collapse;font-size:11px}
 .heat th{font-weight:normal;padding:2px 4px;white-space:nowrap;text-align:left}
 .heat td{width:9px;height:18px;padding:0;border:1px solid #fff}
 .heat td.day{border-left:2px solid #555}
-.c0{background:#d7301f}.c1{background:#fdae61}.c2{background:#fee08b}.c3{background:#a6d96a}.c4{background:#1a9850}
-.na{background:#eee}.gap{outline:2px solid #000;outline-offset:-3px}
+.c0{background:repeating-linear-gradient(135deg,#b2182b 0 3px,#ef3b2c 3px 6px)}
+.c1{background:#fdae61}.c2{background:#fee08b}.c3{background:#a6d96a}.c4{background:#1a9850}
+.na{background:#eee}.gap{box-shadow:inset 0 -4px 0 #000}
 .legend span{display:inline-block;padding:2px 8px;margin-right:4px;font-size:12px}
+.legend .c0{color:#fff;font-weight:bold}.legend .gap{padding-bottom:6px}
 ul.gaps{font-family:ui-monospace,monospace;font-size:12px}
 """
+
+
+def _plural(unit: str) -> str:
+    return "municipalities" if unit == "municipality" else f"{unit}s"
 
 
 def render_coverage_html(cov: Coverage) -> str:
@@ -179,10 +207,11 @@ def render_coverage_html(cov: Coverage) -> str:
         f"<p>{cov.organizations} partners"
         + (f"; paused, not counted: {e(', '.join(cov.paused))}" if cov.paused else "")
         + ". Each cell is one hour of the week; its colour is the fewest partners on duty for the whole hour"
-        " on any such hour in the window (hover for fewest–most). A black frame marks an hour in which at"
-        " least one prefecture has no open partner.</p>",
+        " on any such hour in the window (hover for fewest–most). Striped red: no partner at all. A black bar"
+        f" at the bottom marks an hour in which at least one {cov.unit} has no open partner.</p>",
         '<p class="legend"><span class="c0">0</span><span class="c1">1</span><span class="c2">2</span>'
-        '<span class="c3">3–4</span><span class="c4">5+</span><span class="na">not in window</span></p>',
+        '<span class="c3">3–4</span><span class="c4">5+</span><span class="na">not in window</span>'
+        f'<span class="c3 gap">gap in some {_plural(cov.unit)}</span></p>',
         '<table class="heat"><thead><tr><th></th>',
     ]
     parts += [f'<th colspan="24">{e(day)}</th>' for day in _DAYS]
@@ -203,9 +232,9 @@ def render_coverage_html(cov: Coverage) -> str:
                     "c0" if low == 0 else "c1" if low == 1 else "c2" if low == 2 else "c3" if low < 5 else "c4"
                 )
                 title = f"{label}: {low}–{high} partners"
-            if how in gap_hours:
+            if how in gap_hours and "c0" not in classes:  # a 0 cell is a gap everywhere: its red shows it
                 classes.append("gap")
-                title += " · gap in some prefecture"
+                title += f" · gap in some {cov.unit}"
             row.append(f'<td class="{" ".join(classes)}" title="{e(en)} · {e(title)}"></td>')
         row.append("</tr>")
         parts.append("".join(row))

@@ -15,11 +15,13 @@ from storage.bundle import Storage, open_storage
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 from storage.codec import PayloadError, decode_messages, encode_batches, encode_messages
 from storage.db import Database, SchemaPolicy, open_database
+from storage.demand import DemandStore  # anonymous unmet demand (registers its table)
 from storage.desk_users import DeskUsers  # web desk accounts and sessions (registers its tables)
 from storage.errors import (
     ConcurrentUpdate,
     DatabaseError,
     DecryptError,
+    InvalidEvent,
     KeyFileError,
     StorageError,
     TamperedValue,
@@ -29,6 +31,7 @@ from storage.errors import (
 from storage.flow_versions import FlowVersionInfo, FlowVersionStore
 from storage.keys import Keyring
 from storage.migrate import SchemaMismatch, SchemaOutOfDate
+from storage.presence import Presence  # counselors on duty (registers its table)
 from storage.store import Store
 from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSession
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
@@ -37,10 +40,13 @@ __all__ = [
     "CaseConflict",
     "CaseStore",
     "ConcurrentUpdate",
+    "InvalidEvent",
     "Database",
     "DatabaseError",
     "DeskUsers",
     "DecryptError",
+    "DemandStore",
+    "Presence",
     "FlowVersionInfo",
     "FlowVersionStore",
     "InboxItem",

@@ -17,9 +17,11 @@ from datetime import timedelta
 
 from storage.cases import CaseStore
 from storage.db import Database, SchemaPolicy, open_database
+from storage.demand import DemandStore
 from storage.desk_users import SCRYPT_N, SESSION_TTL, DeskUsers
 from storage.flow_versions import FlowVersionStore
 from storage.keys import Keyring
+from storage.presence import Presence
 from storage.store import Store
 from storage.web_mailbox import WebMailbox
 
@@ -36,6 +38,8 @@ class Storage:
     mailbox: WebMailbox  # the web chat's lines
     desk_users: DeskUsers  # web desk accounts and sessions
     flow_versions: FlowVersionStore  # published flow versions
+    demand: DemandStore  # anonymous rows of people who went unanswered
+    presence: Presence  # counselors on duty
 
     async def close(self) -> None:
         """Finish the writes already requested, then close every connection."""
@@ -50,6 +54,7 @@ async def open_storage(
     search_path: str | None = None,
     pool_size: int | None = None,
     sqlite_synchronous: str = "FULL",
+    durable_commits: bool = True,
     desk_session_ttl: timedelta = SESSION_TTL,
     desk_scrypt_n: int = SCRYPT_N,
 ) -> Storage:
@@ -63,7 +68,7 @@ async def open_storage(
     """
     keyring, created = Keyring.load_or_create(key_file)
     database = await open_database(url, schema=schema, search_path=search_path, pool_size=pool_size,
-                                   sqlite_synchronous=sqlite_synchronous)
+                                   sqlite_synchronous=sqlite_synchronous, durable_commits=durable_commits)
     return Storage(
         database=database,
         keyring=keyring,
@@ -73,4 +78,6 @@ async def open_storage(
         mailbox=WebMailbox(database, keyring),
         desk_users=DeskUsers(database, session_ttl=desk_session_ttl, scrypt_n=desk_scrypt_n),
         flow_versions=FlowVersionStore(database),
+        demand=DemandStore(database),
+        presence=Presence(database),
     )

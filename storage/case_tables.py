@@ -8,7 +8,7 @@ risk words and every relayed text or note are encrypted.
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from storage.tables import UTCDateTime, _Id
@@ -21,6 +21,8 @@ class CaseRow(SQLModel, table=True):
     __table_args__ = (
         Index("ix_cases_status_org", "status", "org_id"),
         Index("ix_cases_pseudonym", "pseudonym", "id"),
+        Index("ix_cases_queue", "status", "org_id", "rank"),  # positions, counted in the database
+        Index("ix_cases_due", "status", "due_at"),  # the next overflow or routing try
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
@@ -48,6 +50,12 @@ class CaseRow(SQLModel, table=True):
     offered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # offered to org_id
     accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The queue's order without reading the cases: priority plus one point a minute waited, as a
+    # number that does not change while a case waits (priority * 60 - queued_at in seconds).
+    rank: int = Field(default=0, sa_type=BigInteger)
+    # When the periodic pass should look at this queued case again: its overflow to the next
+    # partner, or (no partner yet) the next routing try. None: nothing to do until it changes.
+    due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class CardRow(SQLModel, table=True):

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,7 +32,7 @@ from flows.messages import Message
 from storage import statements as Q
 from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
 from storage.codec import encode_batches
-from storage.db import Database
+from storage.db import Connected, Database
 from storage.errors import StorageError
 from storage.keys import Keyring
 from storage.outbox import outbox_values
@@ -155,6 +155,17 @@ def _aad(*parts: str) -> bytes:
     return "|".join(parts).encode()
 
 
+def rank_of(priority: int, queued_at: datetime) -> int:
+    """The queue's order as one number: priority plus one point a minute waited is, a minute
+    at a time, `priority + (now - queued_at) / 60`; times 60 and less `now`, which every case
+    shares, it is a number that does not change while the case waits."""
+    return priority * 60 - int(queued_at.timestamp())
+
+
+def case_rank(case: Case) -> int:
+    return rank_of(case.priority, case.queued_at)
+
+
 def handle_for(keyring: Keyring, pseudonym: str, case_id: int) -> str:
     """A short handle from an HMAC of pseudonym and case: stable in a case, unlinkable across."""
     digest = bytes.fromhex(keyring.pseudonym("case-handle", f"{pseudonym}:{case_id}"))
@@ -166,8 +177,18 @@ def handle_for(keyring: Keyring, pseudonym: str, case_id: int) -> str:
     return f"{chars[0]}{chars[1]}-{chars[2]}{chars[3]}"
 
 
+def _due_now(now: datetime, *, unassigned: bool, at_orgs: Sequence[str] = ()) -> Any:
+    """Queued cases (unassigned ones, or those at `at_orgs`) due now, if they were due later."""
+    which = []
+    if unassigned:
+        which.append(_case.c.org_id.is_(None))
+    if at_orgs:
+        which.append(_case.c.org_id.in_(list(at_orgs)))
+    return update(_case).where(_case.c.status == "queued", _case.c.due_at > now, or_(*which)).values(due_at=now)
+
+
 class CaseStore:
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(self, db: Database | Connected, keyring: Keyring) -> None:
         self._db = db
         self._keys = keyring
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
@@ -231,16 +252,19 @@ class CaseStore:
         self, *, pseudonym: str, channel: str, answers: Mapping[str, Any], urgent: bool,
         language: str, share_consent: bool, priority: int, risk_words: Sequence[str],
         org_id: str | None, candidates: Sequence[str], card: NewCard | None,
-        told_position: int | None = None, build: Build = _NOTHING, now: datetime,
+        told_position: int | None = None, due_at: datetime | None = None, build: Build = _NOTHING,
+        now: datetime,
     ) -> Case:
-        """Queue a new case (at `org_id`, or unassigned when no partner is open) with its card."""
+        """Queue a new case (at `org_id`, or unassigned when no partner is open) with its card.
+        `due_at`: when the desk's periodic pass should look at it (overflow, or a routing try)."""
         async with self._db.write() as conn:
             result = await conn.execute(_case.insert().values(
                 pseudonym=pseudonym, channel=channel, status="queued", org_id=org_id,
                 candidates=json.dumps(list(candidates)), tried="[]", priority=priority,
                 urgent=urgent, language=language, share_consent=share_consent, answers_enc="",
                 lines_sent=False, told_position=told_position, version=1, created_at=now, queued_at=now,
-                offered_at=now if org_id else None).returning(_case.c.id))
+                offered_at=now if org_id else None, rank=rank_of(priority, now), due_at=due_at,
+            ).returning(_case.c.id))
             case_id = int(result.scalar_one())
             await conn.execute(update(_case).where(_case.c.id == case_id).values(
                 handle=handle_for(self._keys, pseudonym, case_id),
@@ -262,7 +286,9 @@ class CaseStore:
 
         `values` may name: status, org_id, candidates, tried (lists), priority, urgent, risk_words
         (a list, stored encrypted), counselor_id, counselor_name, outcome, told_position,
-        lines_sent, queued_at, offered_at, accepted_at, closed_at. Raises CaseConflict otherwise.
+        lines_sent, queued_at, offered_at, accepted_at, closed_at, due_at. Raises CaseConflict
+        otherwise. A case that leaves the queue is due for nothing; a new priority moves its rank; a
+        conversation that ends or leaves its partner makes the cases waiting for capacity due now.
         """
         sets: dict[str, Any] = {}
         for key, value in (values or {}).items():
@@ -278,10 +304,21 @@ class CaseStore:
         if expect_counselor is not _ANY:
             where.append(_case.c.counselor_id == expect_counselor)
         async with self._db.write() as conn:
+            if sets.get("status") in ("active", "closed"):
+                sets["due_at"] = None
             result = await conn.execute(
                 update(_case).where(*where).values(version=_case.c.version + 1, **sets))
             if result.rowcount != 1:
                 raise CaseConflict(f"case {case_id} changed meanwhile")
+            if "priority" in sets or "queued_at" in sets:
+                row = (await conn.execute(select(_case.c.priority, _case.c.queued_at)
+                                          .where(_case.c.id == case_id))).one()
+                await conn.execute(update(_case).where(_case.c.id == case_id).values(
+                    rank=rank_of(row.priority, row.queued_at)))
+            if "active" in expect_status and sets.get("status") in ("closed", "queued"):
+                # A conversation ended or left its partner: capacity freed, so the cases that found
+                # every partner full are due at once rather than at their next routing try.
+                await conn.execute(_due_now(now, unassigned=True))
             for card_id, state in (card_states or {}).items():
                 await conn.execute(update(_card).where(_card.c.id == card_id).values(state=state))
             new_card_id = await self._add_card(conn, case_id, new_card, now) if new_card else None
@@ -316,7 +353,7 @@ class CaseStore:
                     _case.c.id == card.case_id, _case.c.status == "queued",
                     _case.c.org_id == card.org_id,
                 ).values(status="active", counselor_id=counselor_id, counselor_name=counselor_name,
-                         accepted_at=now, version=_case.c.version + 1))
+                         accepted_at=now, due_at=None, version=_case.c.version + 1))
                 won = result.rowcount == 1
             case = await self._load(conn, card.case_id)
             if not won:
@@ -345,10 +382,63 @@ class CaseStore:
         return self._case_of(row) if row else None
 
     async def queued(self) -> list[Case]:
+        """Every waiting case, read and decrypted: for tools and tests, not for the hot paths
+        (those count and order in the database: `place`, `due`, `position_changes`)."""
         async with self._db.read() as conn:
             rows = (await conn.execute(select(_case).where(_case.c.status == "queued")
                                        .order_by(_case.c.id))).all()
         return [self._case_of(r) for r in rows]
+
+    async def make_due(self, now: datetime, *, at_orgs: Sequence[str] = (), unassigned: bool = False) -> int:
+        """Queued cases at these partners (and, with `unassigned`, those that found none) are due
+        now rather than at their overflow or next routing try: something changed for them (the
+        partner's counselors all went off duty; a counselor came on duty)."""
+        if not at_orgs and not unassigned:
+            return 0
+        async with self._db.write() as conn:
+            result = await conn.execute(_due_now(now, unassigned=unassigned, at_orgs=at_orgs))
+        return int(result.rowcount or 0)
+
+    async def due(self, now: datetime, *, limit: int = 200) -> list[Case]:
+        """Waiting cases the periodic pass should look at now (an overflow, a routing try)."""
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_case).where(
+                _case.c.status == "queued", _case.c.due_at.is_not(None), _case.c.due_at <= now)
+                .order_by(_case.c.due_at, _case.c.id).limit(limit))).all()
+        return [self._case_of(r) for r in rows]
+
+    async def place(self, case: Case) -> int:
+        """1 + the cases waiting at the same partner that come before this one (the queue's order:
+        rank, then who came first), counted in the database without reading any case."""
+        ahead = or_(_case.c.rank > case_rank(case),
+                    and_(_case.c.rank == case_rank(case), _case.c.queued_at < case.queued_at),
+                    and_(_case.c.rank == case_rank(case), _case.c.queued_at == case.queued_at,
+                         _case.c.id < case.id))
+        async with self._db.read() as conn:
+            before = (await conn.execute(select(func.count()).select_from(_case).where(
+                _case.c.status == "queued", _case.c.org_id == case.org_id, ahead))).scalar_one()
+        return 1 + int(before)
+
+    async def place_for_new(self, org_id: str, *, priority: int, now: datetime) -> int:
+        """The place a case of `priority` queued at `org_id` now would take (the last of equals)."""
+        async with self._db.read() as conn:
+            before = (await conn.execute(select(func.count()).select_from(_case).where(
+                _case.c.status == "queued", _case.c.org_id == org_id,
+                _case.c.rank >= rank_of(priority, now)))).scalar_one()
+        return 1 + int(before)
+
+    async def position_changes(self, *, step: int) -> list[tuple[int, int]]:
+        """(case id, place) of waiting cases whose place moved at least `step` from the one they
+        were told, ranked in the database (one statement, whatever the queue's length)."""
+        place = func.row_number().over(partition_by=_case.c.org_id,
+                                       order_by=(_case.c.rank.desc(), _case.c.queued_at, _case.c.id))
+        ranked = (select(_case.c.id, _case.c.told_position, place.label("place"))
+                  .where(_case.c.status == "queued", _case.c.org_id.is_not(None)).subquery())
+        moved = func.abs(ranked.c.place - func.coalesce(ranked.c.told_position, 1)) >= step
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(ranked.c.id, ranked.c.place).where(moved)
+                                       .order_by(ranked.c.id))).all()
+        return [(int(r.id), int(r.place)) for r in rows]
 
     async def loads(self) -> dict[str, int]:
         """Open conversations per partner (what routing calls load)."""
@@ -385,6 +475,36 @@ class CaseStore:
     async def set_card_ts(self, card_id: int, ts: str) -> None:
         async with self._db.write() as conn:
             await conn.execute(update(_card).where(_card.c.id == card_id).values(ts=ts))
+
+    async def closed_cards(self, org_id: str, *, closed_since: datetime, closed_before: datetime | None = None,
+                           handle: str | None = None, limit: int = 500) -> list[tuple[Card, Case]]:
+        """A partner's closed cards with their closed cases, most recently closed first: the
+        partner's history (who may read it is the desk's rule, bot/desk/policy.py)."""
+        closed_here = select(_card.c.case_id).where(_card.c.org_id == org_id, _card.c.state == "closed")
+        query = select(_case).where(_case.c.id.in_(closed_here), _case.c.status == "closed",
+                                    _case.c.org_id == org_id, _case.c.closed_at >= closed_since)
+        if closed_before is not None:
+            query = query.where(_case.c.closed_at < closed_before)
+        if handle:
+            query = query.where(_case.c.handle == handle)
+        async with self._db.read() as conn:
+            cases = (await conn.execute(query.order_by(_case.c.closed_at.desc(), _case.c.id.desc())
+                                        .limit(limit))).all()
+            cards = (await conn.execute(select(_card).where(
+                _card.c.org_id == org_id, _card.c.state == "closed",
+                _card.c.case_id.in_([r.id for r in cases])).order_by(_card.c.id))).all()
+        card_of = {r.case_id: self._card_of(r) for r in cards}  # the partner's last card of each case
+        return [(card_of[r.id], self._case_of(r)) for r in cases if r.id in card_of]
+
+    async def last_person_message_ids(self, case_ids: Sequence[int]) -> dict[int, int]:
+        """The id of the newest message each case's person wrote (cases they have not written in
+        are left out): a front end compares them to tell a counselor that someone wrote."""
+        if not case_ids:
+            return {}
+        async with self._db.read() as conn:
+            rows = (await conn.execute(select(_msg.c.case_id, func.max(_msg.c.id)).where(
+                _msg.c.case_id.in_(list(case_ids)), _msg.c.direction == "person").group_by(_msg.c.case_id))).all()
+        return {int(case_id): int(last) for case_id, last in rows}
 
     # --- messages of a case -------------------------------------------------------------------
 

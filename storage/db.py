@@ -14,12 +14,15 @@ here avoids the ones it can (no separate BEGIN, no rollback on pool checkin).
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -48,7 +51,7 @@ class Database:
     """
 
     def __init__(self, engine: AsyncEngine, *, dialect: str,
-                 write_engine: AsyncEngine | None = None) -> None:
+                 write_engine: AsyncEngine | None = None, file: str | None = None) -> None:
         self.engine = engine
         self.dialect = dialect
         # Writes get their own single connection, so a crowd of readers never keeps the writer
@@ -58,17 +61,47 @@ class Database:
             engine, expire_on_commit=False
         )
         self._write_lock = asyncio.Lock() if dialect == "sqlite" else None
+        self._writers = WritersLock(Path(f"{file}-writer")) if file is not None else None
         self._before_close: list[Callable[[], Awaitable[None]]] = []
+        # The SQLite file's identity when opened: a file removed or replaced under a running
+        # server must stop it writing (into an unlinked file that a restart would never see).
+        self.file = file
+        self._identity = _identity(file) if file else None
+        self.write_failure: str | None = None  # the last write's error, until a write succeeds
+
+    def check_identity(self) -> None:
+        """Raise DatabaseError if the SQLite file is not the one opened (removed, replaced)."""
+        if self.file is not None and _identity(self.file) != self._identity:
+            raise DatabaseError(f"the database file {self.file} was removed or replaced while the server ran; "
+                                "restart it (and restore the file from a backup if it was lost)")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed when the block ends, rolled back if it raises."""
-        if self._write_lock is None:
-            async with self._write_engine.begin() as conn:
-                yield conn
-            return
-        async with self._write_lock, self._write_engine.begin() as conn:
-            yield conn
+        """One write transaction: committed when the block ends, rolled back if it raises.
+
+        A database error is remembered (`write_failure`, which the health check reports) until a
+        later write succeeds."""
+        try:
+            self.check_identity()
+            if self._write_lock is None:
+                async with self._write_engine.begin() as conn:
+                    yield conn
+            else:
+                async with self._write_lock:
+                    if self._writers is not None:
+                        await self._writers.acquire()
+                    try:
+                        async with self._write_engine.begin() as conn:
+                            yield conn
+                    finally:
+                        if self._writers is not None:
+                            self._writers.release()
+        except IntegrityError:  # a constraint doing its job (a duplicate key): the database is fine
+            raise
+        except (DBAPIError, DatabaseError, OSError) as exc:
+            self.write_failure = type(getattr(exc, "orig", None) or exc).__name__
+            raise
+        self.write_failure = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -83,6 +116,12 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    def asyncpg_dsn(self) -> dict[str, object]:
+        """How to open a plain asyncpg connection to this PostgreSQL database (LISTEN/NOTIFY)."""
+        url = self.engine.url
+        return {"host": url.host, "port": url.port or 5432, "user": url.username, "password": url.password,
+                "database": url.database}
+
     def on_close(self, flush: Callable[[], Awaitable[None]]) -> None:
         """Run `flush` before the engine goes away (Stores finish their queued writes)."""
         self._before_close.append(flush)
@@ -94,9 +133,62 @@ class Database:
         if self._write_engine is not self.engine:
             await self._write_engine.dispose()
         await self.engine.dispose()
+        if self._writers is not None:
+            self._writers.close()
 
 
 SchemaPolicy = Literal["auto", "upgrade", "check", "create"]
+
+
+class WritersLock:
+    """One SQLite writer at a time across processes, handed over at once.
+
+    SQLite lets one connection write at a time; a second process that finds the file locked
+    sleeps in SQLite's busy handler (1, 2, 5 ... 100 ms at a time) and tries again, and meanwhile
+    the first process, whose next writer needs no sleep, takes the lock again: under load the
+    waiting process starves (the web process's webhook waits seconds behind the worker). So every
+    writer of this database first takes an exclusive flock on a file beside it: a blocked
+    process waits in the kernel and is woken the moment the lock is free.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._fd: int | None = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def acquire(self) -> None:
+        fd = self._fd
+        if fd is None:
+            raise DatabaseError("the database is closed")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process writes: wait for it in a thread, not the loop
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class Connected:
+    """One open transaction seen as a Database: `write()` and `read()` both give its connection,
+    and start nothing. A store made on it (`CaseStore(Connected(conn, dialect), keyring)`) does
+    its work inside that transaction, e.g. a work queue batch's (storage/work.py)."""
+
+    def __init__(self, conn: AsyncConnection, dialect: str) -> None:
+        self._conn = conn
+        self.dialect = dialect
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        yield self._conn
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        yield self._conn
 
 
 async def open_database(
@@ -107,6 +199,7 @@ async def open_database(
     search_path: str | None = None,
     sqlite_synchronous: str = "FULL",
     pool_size: int | None = None,
+    durable_commits: bool = True,
 ) -> Database:
     """Create the engines, set SQLite's pragmas, and make sure the schema is the code's.
 
@@ -122,6 +215,10 @@ async def open_database(
     `sqlite:///x.db` and `postgresql://...` are accepted and given their async driver.
     `search_path` (PostgreSQL only) puts the tables, and the migration revision, in that schema.
     `pool_size` sizes the readers' pool; writes use one connection of their own.
+    `durable_commits=False` lets a commit return before it is on disk (SQLite synchronous=NORMAL
+    in WAL mode, PostgreSQL synchronous_commit=off): a killed process loses nothing it committed,
+    a power cut may lose the last moments. For work that is redone if lost (a worker's turns,
+    whose events stay pending until their commit is kept); never for what acknowledges an event.
     """
     if schema not in ("auto", "upgrade", "check", "create"):
         raise ValueError(f"unknown schema policy {schema!r}")
@@ -133,6 +230,8 @@ async def open_database(
         raise UnsupportedDatabase("search_path applies to PostgreSQL only")
     if sqlite_synchronous.upper() not in _SYNCHRONOUS:
         raise UnsupportedDatabase(f"unknown SQLite synchronous setting {sqlite_synchronous!r}")
+    if not durable_commits:
+        sqlite_synchronous = "NORMAL"
     memory = is_memory(parsed)
     require_sqlite_folder(parsed)
     if schema == "upgrade" and not memory:
@@ -146,8 +245,12 @@ async def open_database(
         # Every transaction here ends in commit or rollback, so the pool's extra rollback on
         # checkin is only another trip through aiosqlite's thread.
         kwargs["pool_reset_on_return"] = None
-    elif search_path is not None:
-        kwargs["connect_args"] = {"server_settings": {"search_path": search_path}}
+    else:
+        settings = {"search_path": search_path} if search_path is not None else {}
+        if not durable_commits:
+            settings["synchronous_commit"] = "off"
+        if settings:
+            kwargs["connect_args"] = {"server_settings": settings}
     engines = []
     # A fixed pool: connections beyond it would be opened and closed per request (for aiosqlite
     # a new thread each time), which under load cost more than waiting for a free one.
@@ -171,7 +274,17 @@ async def open_database(
         if isinstance(exc, DBAPIError):
             raise DatabaseError.of("cannot open the database", exc) from None
         raise
-    return Database(engines[0], dialect=dialect, write_engine=engines[-1])
+    file = None if memory or dialect != "sqlite" else os.path.abspath(str(parsed.database))
+    return Database(engines[0], dialect=dialect, write_engine=engines[-1], file=file)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of a file, or None if it is gone."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
 
 
 def _sqlite_events(engine: AsyncEngine, *, synchronous: str) -> None:

@@ -10,8 +10,13 @@ its SHA-256, so a copy of the database does not sign anyone in. The CSRF token i
 the session token (a hash under another label): nothing more to store, and a page that cannot
 read the cookie cannot compute it.
 
-Sign-in is rate-limited per account and per address: failures are rows with a time, counted over
-a window; old rows are deleted as new ones are written.
+Sign-in is limited with a backoff that grows, per (account, address) pair, per address, and per
+account (a high threshold with a short cap, so that nobody who learns a counselor's nickname can
+lock them out for long). Each attempt is recorded, in one transaction with the check, before the
+password is looked at: parallel attempts see each other, so a crowd of them gets no more tries
+than one at a time. An attempt that succeeds deletes its own rows; a failed one stays as a failure
+in the window. Keys are stored hashed (the address is personal data; a hash also has a fixed
+length). An unknown account costs the same scrypt as a known one.
 """
 
 from __future__ import annotations
@@ -36,8 +41,30 @@ from storage.tables import UTCDateTime, _Id, table_of
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1  # 32 MiB per hash
 SESSION_TTL = timedelta(hours=8)
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES = 5  # per account and per address within FAILURE_WINDOW
 MIN_PASSWORD = 10
+MAX_ORG, MAX_NAME, MAX_PASSWORD = 64, 80, 1024  # longer is refused before anything is looked up
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Failures of one kind of key within FAILURE_WINDOW: the first `free` cost nothing; after
+    that each attempt must wait `first` seconds after the last failure, doubling up to `cap`."""
+
+    free: int
+    first: float
+    cap: float
+
+    def wait(self, failures: int) -> float:
+        if failures < self.free:
+            return 0.0
+        return float(min(self.cap, self.first * 2 ** (failures - self.free)))
+
+
+BACKOFF = {
+    "pair": Backoff(free=3, first=2.0, cap=900.0),  # one address guessing one account
+    "addr": Backoff(free=10, first=2.0, cap=900.0),  # one address guessing many accounts
+    "user": Backoff(free=20, first=1.0, cap=60.0),  # many addresses guessing one account
+}
 
 
 class DeskUserError(StorageError):
@@ -46,6 +73,10 @@ class DeskUserError(StorageError):
 
 class SignInLimited(StorageError):
     """Too many failed sign-ins for this account or from this address; try again later."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"too many failed sign-ins; try again in {retry_after:.0f} s")
+        self.retry_after = retry_after
 
 
 class DeskUserRow(SQLModel, table=True):
@@ -73,7 +104,7 @@ class DeskFailureRow(SQLModel, table=True):
     __table_args__ = (Index("ix_desk_signin_failures_key", "key", "at"),)
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
-    key: str = Field(max_length=200)  # "user:<org>/<name>" or "addr:<address>"
+    key: str = Field(max_length=200)  # SHA-256 of "pair|<org>/<name>|<address>", "addr|..." or "user|..."
     at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -108,7 +139,11 @@ def verify_password(password: str, stored: str) -> bool:
         return False
 
 
-_DUMMY = hash_password("not a password: keeps a missing account as slow as a wrong password", n=2**14)
+_DUMMY_PASSWORD = "not a password: keeps a missing account as slow as a wrong password"
+
+
+def _key_hash(key: str) -> str:
+    return hashlib.sha256(f"desk-signin|{key}".encode()).hexdigest()
 
 
 def _token_hash(token: str) -> str:
@@ -130,6 +165,7 @@ class DeskUsers:
         self._db = db
         self.session_ttl = session_ttl
         self.scrypt_n = scrypt_n
+        self._dummy: str | None = None  # a hash with this instance's cost, made on first need
 
     async def add(self, org_id: str, name: str, password: str, *, now: datetime) -> DeskUser:
         name = name.strip()
@@ -152,36 +188,66 @@ class DeskUsers:
         async with self._db.read() as conn:
             return int((await conn.execute(select(func.count()).select_from(_user))).scalar_one())
 
+    async def org_ids(self) -> frozenset[str]:
+        """The partners with at least one web desk account: someone can sign in to take a case."""
+        async with self._db.read() as conn:
+            return frozenset(str(r[0]) for r in (await conn.execute(select(_user.c.org_id).distinct())).all())
+
     async def users(self) -> list[DeskUser]:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(_user).order_by(_user.c.org_id, _user.c.name))).all()
         return [DeskUser(r.id, r.org_id, r.name) for r in rows]
 
-    async def _failures(self, key: str, now: datetime) -> int:
-        async with self._db.read() as conn:
-            return int((await conn.execute(select(func.count()).select_from(_fail).where(
-                _fail.c.key == key, _fail.c.at > now - FAILURE_WINDOW))).scalar_one())
+    async def _attempt(self, keys: dict[str, str], now: datetime) -> list[int]:
+        """Check every key's backoff and record this attempt under each, in one transaction;
+        returns the rows' ids. Raises SignInLimited (recording nothing) while any key must wait."""
+        hashed = {kind: _key_hash(key) for kind, key in keys.items()}
+        async with self._db.write() as conn:
+            if self._db.dialect == "postgresql":  # SQLite's writes are serialised already
+                for key in sorted(hashed.values()):
+                    await conn.execute(select(func.pg_advisory_xact_lock(int(key[:15], 16))))
+            wait = 0.0
+            for kind, key in hashed.items():
+                count, last = (await conn.execute(select(func.count(), func.max(_fail.c.at)).where(
+                    _fail.c.key == key, _fail.c.at > now - FAILURE_WINDOW))).one()
+                if last is not None:
+                    wait = max(wait, BACKOFF[kind].wait(int(count)) - (now - last).total_seconds())
+            if wait > 0:
+                raise SignInLimited(wait)
+            await conn.execute(delete(_fail).where(_fail.c.at <= now - FAILURE_WINDOW))
+            ids = []
+            for key in hashed.values():
+                ids.append(int((await conn.execute(
+                    _fail.insert().values(key=key, at=now).returning(_fail.c.id))).scalar_one()))
+        return ids
+
+    async def _dummy_hash(self) -> str:
+        if self._dummy is None:
+            self._dummy = await asyncio.to_thread(hash_password, _DUMMY_PASSWORD, n=self.scrypt_n)
+        return self._dummy
 
     async def sign_in(self, org_id: str, name: str, password: str, *, address: str,
                       now: datetime) -> tuple[DeskUser, str] | None:
         """(user, session token) for a right password; None for a wrong one. Raises
-        SignInLimited, before checking the password, once an account or address has failed
-        MAX_FAILURES times within FAILURE_WINDOW."""
-        keys = (f"user:{org_id}/{name.strip()}", f"addr:{address}")
-        for key in keys:
-            if await self._failures(key, now) >= MAX_FAILURES:
-                raise SignInLimited("too many failed sign-ins; wait 15 minutes")
+        SignInLimited, before checking the password, while the backoff of this (account,
+        address) pair, this address or this account has not yet passed; DeskUserError for an
+        organization, name or password longer than any account can have."""
+        name = name.strip()
+        if len(org_id) > MAX_ORG or len(name) > MAX_NAME or len(password) > MAX_PASSWORD:
+            raise DeskUserError("organization, name or password too long")
+        account = f"{org_id}/{name}"
+        ids = await self._attempt({"pair": f"pair|{account}|{address}", "addr": f"addr|{address}",
+                                   "user": f"user|{account}"}, now)
         async with self._db.read() as conn:
             row = (await conn.execute(select(_user).where(
-                _user.c.org_id == org_id, _user.c.name == name.strip()))).first()
-        ok = await asyncio.to_thread(verify_password, password, row.password_hash if row else _DUMMY)
+                _user.c.org_id == org_id, _user.c.name == name))).first()
+        stored = row.password_hash if row else await self._dummy_hash()
+        ok = await asyncio.to_thread(verify_password, password, stored)
         if row is None or not ok:
-            async with self._db.write() as conn:
-                await conn.execute(delete(_fail).where(_fail.c.at <= now - FAILURE_WINDOW))
-                await conn.execute(_fail.insert(), [{"key": k, "at": now} for k in keys])
-            return None
+            return None  # the attempt's rows stay: they are this failure
         token = secrets.token_urlsafe(32)
         async with self._db.write() as conn:
+            await conn.execute(delete(_fail).where(_fail.c.id.in_(ids)))
             await conn.execute(delete(_session).where(_session.c.expires_at <= now))
             await conn.execute(_session.insert().values(
                 token_hash=_token_hash(token), user_id=row.id, expires_at=now + self.session_ttl,

@@ -7,6 +7,13 @@ class StorageError(Exception):
     """Root of everything `storage` raises on purpose."""
 
 
+class InvalidEvent(StorageError, ValueError):
+    """An event that cannot be stored as given (an id longer than its column, a NUL character).
+
+    Raised to that caller only, before anything is written: other callers' events in the same
+    group commit are stored as usual."""
+
+
 class ConcurrentUpdate(StorageError):
     """Someone else changed (or created) the session since it was loaded; reload and retry."""
 

@@ -51,4 +51,4 @@ def outbox_item(keyring: Keyring, row: Any) -> OutboxItem:
         id=row.id, pseudonym=row.pseudonym, channel=row.channel,
         payload=keyring.decrypt(row.payload_enc, aad=_aad("outbox", row.pseudonym, row.retry_key)),
         reply_token=token, reply_token_expires_at=row.reply_token_expires_at,
-        retry_key=row.retry_key, attempts=row.attempts)
+        retry_key=row.retry_key, attempts=row.attempts, reply_tried=bool(row.reply_tried))

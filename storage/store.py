@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.base import Executable
 
 from storage import statements as Q
 from storage.db import Database
-from storage.errors import ConcurrentUpdate
+from storage.errors import ConcurrentUpdate, InvalidEvent
 from storage.keys import Keyring
 from storage.outbox import outbox_item, outbox_values
 from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, table_of
@@ -38,6 +40,8 @@ _session = table_of(SessionRow)
 _outbox = table_of(OutboxRow)
 
 _ERROR_MAX = 200
+# Column lengths of the inbox (tables.py): checked per caller before a shared INSERT.
+_LIMITS = {"channel": 32, "event_id": 128, "pseudonym": 64}
 _INSERT_CHUNK = 200  # rows per INSERT statement (6 bound values each, far below both limits)
 
 
@@ -51,6 +55,20 @@ def _aware(*values: datetime | None) -> None:
     for value in values:
         if value is not None and (value.tzinfo is None or value.utcoffset() is None):
             raise ValueError("naive datetime given to storage; pass a timezone-aware (UTC) datetime")
+
+
+def _check(event: NewEvent) -> None:
+    """Refuse, to this caller alone, an event the shared INSERT would fail on (see InvalidEvent)."""
+    for name, limit in _LIMITS.items():
+        value = getattr(event, name)
+        if value is None and name == "pseudonym":
+            continue
+        if not isinstance(value, str) or not value and name != "pseudonym" or len(value) > limit:
+            raise InvalidEvent(f"inbox {name} must be text of 1 to {limit} characters")
+        if "\x00" in value or not value.isprintable():
+            raise InvalidEvent(f"inbox {name} must be printable text")
+    if not isinstance(event.payload, bytes):
+        raise InvalidEvent("inbox payload must be bytes")
 
 
 def _short(error: str) -> str:
@@ -107,6 +125,8 @@ class Store:
         if not events:
             return []
         _aware(*(e.received_at for e in events))
+        for e in events:
+            _check(e)
         values: list[dict[str, Any]] = []
         for e in events:
             values.append({
@@ -133,7 +153,11 @@ class Store:
         return accepted
 
     async def _submit_accepts(self) -> None:
-        """Queue one write job for all accept calls waiting when it runs (one INSERT for all)."""
+        """Queue one write job for all accept calls waiting when it runs (one INSERT for all).
+
+        If that shared write fails, each call is written again on its own, so a call whose rows
+        the database refuses fails alone and never takes other callers' events down with it.
+        """
         batch: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]] | None = None
 
         def take() -> list[tuple[list[dict[str, Any]], asyncio.Future[Any]]]:
@@ -149,16 +173,42 @@ class Store:
 
         try:
             results = await self._writer.run(job)
-        except BaseException as exc:
+        except asyncio.CancelledError:
             for _, fut in take():
-                if not fut.done():
-                    fut.cancel() if isinstance(exc, asyncio.CancelledError) else fut.set_exception(exc)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
+                fut.cancel()
+            raise
+        except Exception as exc:
+            calls = take()
+            if len(calls) == 1:
+                if not calls[0][1].done():
+                    calls[0][1].set_exception(exc)
+                return
+            await self._accept_each(calls)
             return
         for (_, fut), inserted in zip(take(), results, strict=True):
             if not fut.done():
                 fut.set_result(inserted)
+
+    async def _accept_each(self, calls: list[tuple[list[dict[str, Any]], asyncio.Future[Any]]]) -> None:
+        """The shared INSERT failed: each call in a transaction of its own, in the same order."""
+        for values, fut in calls:
+            async def alone(conn: AsyncConnection, _batch: Batch, values: list[dict[str, Any]] = values
+                            ) -> dict[tuple[str, str], tuple[int, datetime]]:
+                return (await self._insert_events(conn, [values]))[0]
+
+            try:
+                inserted = await self._writer.run(alone)
+            except asyncio.CancelledError:
+                for _, rest in calls:
+                    if not rest.done():
+                        rest.cancel()
+                raise
+            except Exception as exc:
+                if not fut.done():
+                    fut.set_exception(exc)
+            else:
+                if not fut.done():
+                    fut.set_result(inserted)
 
     async def _insert_events(self, conn: AsyncConnection, calls: list[list[dict[str, Any]]]
                              ) -> list[dict[tuple[str, str], tuple[int, datetime]]]:
@@ -341,33 +391,63 @@ class Store:
     # --- outbox -------------------------------------------------------------------------------
 
     async def due_outbox(self, now: datetime, *, limit: int = 200) -> list[OutboxItem]:
-        """Per person, the oldest undelivered message, if its time has come.
-
-        A later message never overtakes an earlier one: while a person's oldest message waits
-        for a retry, nothing else of theirs is due.
-        """
+        """Per person, the oldest undelivered message, if its time has come and no sender holds
+        it (a look, for tests and status; senders claim with `claim_outbox`)."""
         _aware(now)
         async with self._db.read() as conn:
             rows = (await conn.execute(Q.DUE_OUTBOX, {"b_now": now, "b_limit": limit})).all()
         return [outbox_item(self._keys, r) for r in rows]
 
-    async def mark_sent(self, outbox_id: int, *, now: datetime) -> None:
+    async def claim_outbox(self, now: datetime, *, limit: int, lease: timedelta) -> list[OutboxItem]:
+        """Take up to `limit` due rows (each its person's oldest) for one sender, for `lease`.
+
+        The attempt is recorded before anything is sent: `attempts` goes up, and a reply token
+        still fresh is marked as handed over (`reply_tried`), so that after a crash the next sender
+        knows a refusal of that token means the earlier attempt delivered it. Another sender takes
+        the row only once the lease has run out; the marks below carry the claim, so a sender that
+        outlived its lease changes nothing.
+        """
+        _aware(now)
+        claim = str(uuid.uuid4())
+        due = Q.DUE_OUTBOX
+        if self._db.dialect != "sqlite":
+            due = due.with_for_update(skip_locked=True, of=_outbox)
+        async with self._db.write() as conn:
+            if self._db.dialect == "sqlite":  # the write lock before the read (see work.py)
+                await conn.execute(text("UPDATE work_passes SET owner = owner WHERE 1 = 0"))
+            rows = (await conn.execute(due, {"b_now": now, "b_limit": limit})).all()
+            if not rows:
+                return []
+            ids = [r.id for r in rows]
+            fresh = and_(_outbox.c.reply_token_enc.is_not(None), _outbox.c.reply_token_expires_at > now)
+            await conn.execute(update(_outbox).where(_outbox.c.id.in_(ids)).values(
+                claimed_until=now + lease, claim=claim, attempts=_outbox.c.attempts + 1,
+                reply_tried=or_(_outbox.c.reply_tried, fresh)))
+        return [replace(outbox_item(self._keys, r), attempts=r.attempts + 1, claim=claim) for r in rows]
+
+    async def mark_sent(self, item: OutboxItem, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""
         _aware(now)
-        await self._later(Q.OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "sent", "b_now": now,
-                                           "b_error": None})
+        await self._later(Q.OUTBOX_FINISH, {"b_id": item.id, "b_claim": item.claim, "b_status": "sent",
+                                           "b_now": now, "b_error": None})
 
-    async def mark_retry(self, outbox_id: int, *, next_attempt_at: datetime, error: str,
+    async def mark_retry(self, item: OutboxItem, *, next_attempt_at: datetime, error: str,
                          reply_token_spent: bool = False) -> None:
         """Try again at `next_attempt_at`; with `reply_token_spent` the next try pushes instead."""
         _aware(next_attempt_at)
         await self._later(Q.OUTBOX_RETRY_PUSH if reply_token_spent else Q.OUTBOX_RETRY,
-                          {"b_id": outbox_id, "b_next": next_attempt_at, "b_error": _short(error)})
+                          {"b_id": item.id, "b_claim": item.claim, "b_next": next_attempt_at,
+                           "b_error": _short(error)})
 
-    async def mark_undeliverable(self, outbox_id: int, *, now: datetime, error: str) -> None:
+    async def hand_back(self, item: OutboxItem) -> None:
+        """A row this sender claimed and never began to send (it is stopping): free for the next
+        sender at once, its attempt and reply-token mark undone."""
+        await self._later(Q.OUTBOX_HAND_BACK, {"b_id": item.id, "b_claim": item.claim, "b_tried": item.reply_tried})
+
+    async def mark_undeliverable(self, item: OutboxItem, *, now: datetime, error: str) -> None:
         """Give up on this message (e.g. a 4xx other than 429); the person's next one may go."""
         _aware(now)
-        await self._later(Q.OUTBOX_FINISH, {"b_id": outbox_id, "b_status": "undeliverable",
+        await self._later(Q.OUTBOX_FINISH, {"b_id": item.id, "b_claim": item.claim, "b_status": "undeliverable",
                                            "b_now": now, "b_error": _short(error)})
 
     # --- people and health --------------------------------------------------------------------

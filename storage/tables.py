@@ -7,7 +7,7 @@ counters and UTC times.
 
 from datetime import UTC, datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, Table, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, Table, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -59,6 +59,9 @@ class InboxRow(SQLModel, table=True):
         UniqueConstraint("channel", "event_id", name="uq_inbox_channel_event"),
         Index("ix_inbox_status_id", "status", "id"),
         Index("ix_inbox_pseudonym", "pseudonym"),
+        # The work queue's head of line: a person's earliest pending event (storage/work.py).
+        Index("ix_inbox_pending_person", "pseudonym", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
@@ -66,10 +69,12 @@ class InboxRow(SQLModel, table=True):
     event_id: str = Field(max_length=128)
     pseudonym: str | None = Field(default=None, max_length=64)
     payload_enc: str = Field(sa_type=Text)
-    status: str = Field(default="pending", max_length=16)  # pending | done | failed
+    status: str = Field(default="pending", max_length=16)  # pending | done | failed (the dead letters)
     received_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=200)
+    attempts: int = Field(default=0)  # failed tries so far
+    available_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # not before (a retry's backoff)
 
 
 class AddressRow(SQLModel, table=True):
@@ -102,6 +107,8 @@ class OutboxRow(SQLModel, table=True):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_status_pseudonym_id", "status", "pseudonym", "id"),
+        Index("ix_outbox_pending_person", "pseudonym", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=_Id)
@@ -117,3 +124,16 @@ class OutboxRow(SQLModel, table=True):
     created_at: datetime = Field(sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     error: str | None = Field(default=None, max_length=200)
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a sender's lease
+    claim: str | None = Field(default=None, max_length=36)  # which lease: a sender's marks must carry it
+    reply_tried: bool = Field(default=False)  # the reply token was handed to LINE in an earlier attempt
+
+
+class WorkPassRow(SQLModel, table=True):
+    """A periodic pass's lease: the instance that holds it runs the pass; the others skip it."""
+
+    __tablename__ = "work_passes"
+
+    name: str = Field(primary_key=True, max_length=32)
+    owner: str = Field(max_length=64)
+    until: datetime = Field(sa_type=UTCDateTime)

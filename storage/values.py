@@ -26,6 +26,7 @@ class InboxItem:
     pseudonym: str | None
     payload: bytes
     received_at: datetime
+    attempts: int = 0  # failed tries before this one
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,9 @@ class OutboxItem:
     reply_token: str | None
     reply_token_expires_at: datetime | None
     retry_key: str
-    attempts: int
+    attempts: int  # this attempt's number, once claimed
+    claim: str | None = None  # the sender's claim (see Store.claim_outbox)
+    reply_tried: bool = False  # the reply token was handed to the platform in an earlier attempt
 
 
 @dataclass(frozen=True)

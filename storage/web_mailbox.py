@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Index, Text, delete, func, select
+from sqlalchemy import Index, Text, case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
@@ -99,6 +99,20 @@ class WebMailbox:
             value = (await conn.execute(
                 select(func.max(_table.c.seq)).where(_table.c.pseudonym == pseudonym))).scalar_one_or_none()
         return int(value or 0)
+
+    async def silent(self, *, before: datetime, limit: int = 500) -> list[str]:
+        """People who never wrote a line (every line is the bot's) and whose newest line is older
+        than `before`: chats opened and left, whose rows need not be kept.
+
+        A person's own line is keyed by its inbox event id, which starts with the first 24
+        characters of their pseudonym and a "." (bot/web/translate.py); the bot's lines are keyed
+        by outbox retry keys (UUIDs), which never do."""
+        own = func.sum(case((func.substr(_table.c.key, 1, 25) == func.substr(_table.c.pseudonym, 1, 24).concat("."), 1),
+                            else_=0))
+        stmt = (select(_table.c.pseudonym).group_by(_table.c.pseudonym)
+                .having(func.max(_table.c.created_at) < before, own == 0).limit(limit))
+        async with self._db.read() as conn:
+            return [r[0] for r in (await conn.execute(stmt)).all()]
 
     async def forget(self, pseudonym: str) -> int:
         """Delete the person's whole web conversation; returns the number of lines deleted."""

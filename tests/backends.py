@@ -138,3 +138,26 @@ def store(db: Database, keyring: Keyring) -> Store:
 @pytest.fixture
 def cases(db: Database, keyring: Keyring) -> CaseStore:
     return CaseStore(db, keyring)
+
+
+@pytest.fixture
+async def pg_database() -> AsyncIterator[str]:
+    """A PostgreSQL database of its own, for tests that start other processes (which cannot be
+    given a schema): its URL, at the head revision; dropped afterwards."""
+    problem = await _postgres_problem()
+    if problem:
+        pytest.skip(problem)
+    from storage import migrate
+
+    name = f"tsunagu_t_{uuid.uuid4().hex[:12]}"
+    u = make_url(PG_URL)
+    admin = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
+                                  database=u.database)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = u.set(database=name).render_as_string(hide_password=False)
+    try:
+        await migrate.upgrade(url)
+        yield url
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()

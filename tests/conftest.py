@@ -5,9 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.fakes.clock import Clock
 from tests.fakes.line_api import FakeLine
+
+# Property-based fuzzing (tests/hardening/test_fuzz.py): a short run in CI, a long one nightly with
+# `pytest --hypothesis-profile=long tests/hardening`. No deadline: a request's time depends on the
+# machine, and the property is about answers, not speed.
+_FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+             derandomize=False, print_blob=True)
+settings.register_profile("default", max_examples=40, **_FUZZ)
+settings.register_profile("long", max_examples=3000, **_FUZZ)
+settings.load_profile("default")
 
 # Fixtures shared across folders: the two storage backends and the browser.
 pytest_plugins = ["tests.backends", "tests.browser"]

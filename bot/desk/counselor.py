@@ -4,20 +4,24 @@ front ends; a front end only translates and shows."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 from storage.cases import Card, Case, CaseConflict, CaseMessage, Emit
 
-from . import notices
+from . import notices, unmet
 from . import texts as T
-from .partners import has_desk, request_for
+from .partners import request_for
 from .parts import DeskParts, message, yes_no
 from .policy import Action, Actor, refusal
 from .queue import in_order
 
 OUTCOMES = ("resolved", "referred", "no_reply", "other")
+_HANDLE_CHARS = re.compile(r"[^A-Z0-9]")
+HISTORY_LIMIT = 100  # closed cases one search shows
 FOLLOWUP_DAYS = (3, 7)  # the check-ins a counselor may offer at Close (besides none)
 
 
@@ -98,6 +102,38 @@ class CounselorSide:
             return None
         return CaseView(card=card, case=case, messages=tuple(await self.p.cases.messages(case.id)))
 
+    async def history(self, actor: Actor, *, now: datetime, handle: str | None = None, topic: str | None = None,
+                      day_from: date | None = None, day_to: date | None = None) -> list[tuple[Card, Case]]:
+        """The actor's partner's closed cases, most recently closed first, found by handle, topic
+        and the days they closed (Japan time, both ends included): only while the retention period
+        keeps them, and only those the partner may still read (policy.py: it closed them)."""
+        since = now - self.p.retention
+        if day_from is not None:
+            since = max(since, datetime.combine(day_from, time(0), T.JST))
+        before = datetime.combine(day_to + timedelta(days=1), time(0), T.JST) if day_to is not None else None
+        wanted = _handle(handle)
+        if handle and wanted is None:
+            return []  # not a handle at all: nothing has it
+        found = []
+        for card, case in await self.p.cases.closed_cards(actor.org_id, closed_since=since, closed_before=before,
+                                                          handle=wanted):
+            if refusal(actor, "view", case, card) is not None:
+                continue
+            if topic and topic not in (case.answers.get("topics") or ()):
+                continue
+            found.append((card, case))
+            if len(found) == HISTORY_LIMIT:
+                break
+        return found
+
+    async def closed_card(self, actor: Actor, case_id: int, *, now: datetime) -> Card | None:
+        """The actor's partner's card of a closed case in its history (as `history` finds them)."""
+        card = await self.card_of_case(actor, case_id)
+        case = await self.p.cases.case(case_id) if card is not None else None
+        if card is None or case is None or case.status != "closed" or case.closed_at is None:
+            return None
+        return card if case.closed_at >= now - self.p.retention else None
+
     async def card_of_case(self, actor: Actor, case_id: int) -> Card | None:
         """The actor's partner's card of a case, if that partner may read it."""
         for card in reversed(await self.p.cases.cards(case_id)):
@@ -122,6 +158,8 @@ class CounselorSide:
         if not result.won:
             return self._refused(result.reason or "unknown", result.case)
         self.p.wake()
+        if result.case is not None:
+            await unmet.reached(self.p, result.case, now)
         return ActionResult(True, None, result.case)
 
     async def take_over(self, card_id: int, *, actor: Actor, now: datetime) -> ActionResult:
@@ -144,7 +182,7 @@ class CounselorSide:
         return await self._change(lambda: self.p.cases.transition(
             case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=actor.id,
             values={"status": "queued", "counselor_id": None, "counselor_name": None,
-                    "accepted_at": None, "offered_at": now},
+                    "accepted_at": None, "offered_at": now, "due_at": self.p.overflow_at(card.org_id, now)},
             build=lambda c: Emit(person=(message(T.person("released", c.language)),),
                                  desk=self.p.card_notices(card, T.counselor("released", name=actor.name))),
             now=now))
@@ -176,15 +214,20 @@ class CounselorSide:
         card, case, refused = await self._checked(actor, "transfer", card_id)
         if refused is not None or card is None or case is None:
             return []
+        return [(i, self.p.partners.name(i)) for i in await self._transfer_targets(card, case, now)]
+
+    async def _transfer_targets(self, card: Card, case: Case, now: datetime) -> list[str]:
+        """Partners that can take this case now: routing's candidates (open now, with room, for
+        the case's topics, region and language) whose desk someone can use."""
         request = request_for(case.answers, urgent=case.urgent, language=case.language)
         ids, _ = await self.p.partners.candidates(request, now, skip=(card.org_id,))
-        return [(i, self.p.partners.name(i)) for i in ids]
+        return await self.p.partners.usable(ids, now)
 
     async def transfer(self, card_id: int, *, actor: Actor, to_org: str, now: datetime) -> ActionResult:
         card, case, refused = await self._checked(actor, "transfer", card_id)
         if refused is not None or card is None or case is None:
             return refused or self._refused("unknown", None)
-        if not has_desk(self.p.partners.get(to_org)) or to_org == card.org_id:
+        if to_org not in await self._transfer_targets(card, case, now):
             return ActionResult(False, T.counselor("no_transfer"), case, "no_transfer")
         name = self.p.partners.name(to_org)
 
@@ -195,7 +238,8 @@ class CounselorSide:
         return await self._change(lambda: self.p.cases.transition(
             case.id, expect_status=("active",), expect_org=card.org_id, expect_counselor=actor.id,
             values={"status": "queued", "org_id": to_org, "counselor_id": None, "counselor_name": None,
-                    "accepted_at": None, "offered_at": now, "tried": [*case.tried, card.org_id]},
+                    "accepted_at": None, "offered_at": now, "tried": [*case.tried, card.org_id],
+                    "due_at": self.p.overflow_at(to_org, now)},
             card_states={card.id: "moved"}, new_card=self.p.partners.card(to_org, "transfer"), build=build,
             now=now))
 
@@ -216,3 +260,9 @@ class CounselorSide:
                                   build=lambda c: Emit(person=(message(text),)), now=now)
         self.p.wake()
         return ActionResult(True, None, case)
+
+
+def _handle(text: str | None) -> str | None:
+    """A handle as a counselor may type it ("k73f", "相談者 K7-3F") as stored ("K7-3F")."""
+    chars = _HANDLE_CHARS.sub("", unicodedata.normalize("NFKC", text or "").upper().replace("相談者", ""))
+    return f"{chars[:2]}-{chars[2:]}" if len(chars) == 4 else None

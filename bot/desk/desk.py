@@ -9,16 +9,19 @@ both and nothing is lost while a platform is down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime, timedelta
 
 from flows.engine import Handoff
 from flows.messages import Message
 from routing import Directory, Hotlines
 from storage.cases import Card, Case, CaseStore
+from storage.demand import DemandStore
+from storage.presence import Presence
 
 from ..metrics import Metrics
 from .counselor import ActionResult, CaseView, CounselorSide
+from .duty import DutySide, DutyState
 from .partners import Partners
 from .parts import DeskParts
 from .person import PersonSide
@@ -34,13 +37,27 @@ class Desk:
     def __init__(
         self, *, cases: CaseStore, directory: Directory, hotlines: Hotlines, lexicon: RiskLexicon,
         clock: Clock, wake_sender: Callable[[], None] = lambda: None, metrics: Metrics | None = None,
+        web_accounts: Callable[[], Awaitable[frozenset[str]]] | None = None, retention: timedelta = timedelta(days=30),
+        demand: DemandStore | None = None, presence: Presence | None = None,
     ) -> None:
-        self.parts = DeskParts(cases=cases, partners=Partners(directory=directory, hotlines=hotlines, cases=cases),
-                               hotlines=hotlines, lexicon=lexicon, clock=clock, metrics=metrics,
-                               wake_sender=wake_sender)
+        partners = Partners(directory=directory, hotlines=hotlines, cases=cases, web_accounts=web_accounts,
+                            presence=presence)
+        self.parts = DeskParts(cases=cases, partners=partners, hotlines=hotlines, lexicon=lexicon, clock=clock,
+                               metrics=metrics, wake_sender=wake_sender, retention=retention, demand=demand,
+                               presence=presence)
         self.person = PersonSide(self.parts)
         self.counselor = CounselorSide(self.parts)
-        self.sweeps = Sweeps(self.parts)
+        self.duty = DutySide(self.parts)
+        self.sweeps = Sweeps(self.parts, self.duty)
+
+    def on(self, cases: CaseStore) -> Desk:
+        """This desk over another CaseStore: one made on a claimed batch's transaction, so that
+        what the desk decides for the batch's people is written with the batch (bot/work)."""
+        p = self.parts
+        return Desk(cases=cases, directory=p.partners.directory, hotlines=p.hotlines, lexicon=p.lexicon,
+                    clock=p.clock, wake_sender=p.wake_sender, metrics=p.metrics,
+                    web_accounts=p.partners.web_accounts, retention=p.retention, demand=p.demand,
+                    presence=p.presence)
 
     @property
     def cases(self) -> CaseStore:
@@ -78,6 +95,17 @@ class Desk:
     async def view(self, actor: Actor, card_id: int) -> CaseView | None:
         return await self.counselor.view(actor, card_id)
 
+    async def history(self, actor: Actor, *, now: datetime, handle: str | None = None, topic: str | None = None,
+                      day_from: date | None = None, day_to: date | None = None) -> list[tuple[Card, Case]]:
+        return await self.counselor.history(actor, now=now, handle=handle, topic=topic, day_from=day_from,
+                                            day_to=day_to)
+
+    async def closed_card(self, actor: Actor, case_id: int, *, now: datetime) -> Card | None:
+        return await self.counselor.closed_card(actor, case_id, now=now)
+
+    async def last_person_message_ids(self, case_ids: list[int]) -> dict[int, int]:
+        return await self.parts.cases.last_person_message_ids(case_ids)
+
     async def accept(self, card_id: int, *, actor: Actor, now: datetime) -> ActionResult:
         return await self.counselor.accept(card_id, actor=actor, now=now)
 
@@ -102,6 +130,20 @@ class Desk:
 
     async def note(self, card_id: int, *, actor: Actor, text: str, source_key: str, now: datetime) -> ActionResult:
         return await self.counselor.note(card_id, actor=actor, text=text, source_key=source_key, now=now)
+
+    # -- on duty (both front ends) ---------------------------------------------------------------------
+
+    async def duty_state(self, actor: Actor, now: datetime) -> DutyState:
+        return await self.duty.state(actor, now)
+
+    async def go_on_duty(self, actor: Actor, *, now: datetime, until: datetime | None) -> DutyState:
+        return await self.duty.go_on(actor, now=now, until=until)
+
+    async def go_off_duty(self, actor: Actor, *, now: datetime) -> DutyState:
+        return await self.duty.go_off(actor, now=now)
+
+    async def keep_on_duty(self, actor: Actor, *, now: datetime) -> DutyState:
+        return await self.duty.keep(actor, now=now)
 
     # -- the periodic pass ----------------------------------------------------------------------------
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flows.messages import Choice, Message
 from routing import Hotlines
 from storage.cases import Card, Case, CaseStore
+from storage.demand import DemandStore
+from storage.presence import Presence
 
 from ..metrics import Metrics
 from . import notices
@@ -19,6 +21,7 @@ from .partners import Partners
 from .risk import RiskLexicon
 
 Clock = Callable[[], datetime]
+ROUTE_AGAIN = timedelta(minutes=1)
 
 
 def message(text: str, choices: Sequence[Choice] = ()) -> Message:
@@ -37,11 +40,25 @@ class DeskParts:
     lexicon: RiskLexicon
     clock: Clock
     metrics: Metrics | None = None
+    demand: DemandStore | None = None  # anonymous rows of people unanswered (unmet.py)
     wake_sender: Callable[[], None] = field(default=lambda: None)
+    retention: timedelta = timedelta(days=30)  # how long a closed case stays in a partner's history
+    presence: Presence | None = None  # counselors on duty (None: not known, hours alone count)
 
     def wake(self) -> None:
         """Something was written to the outbox: let the sender look now rather than at its poll."""
         self.wake_sender()
+
+    def overflow_at(self, org_id: str | None, now: datetime) -> datetime:
+        """When a case offered to `org_id` now goes on to the next partner if nobody takes it."""
+        return now + timedelta(minutes=self.partners.response_minutes(org_id))
+
+    @staticmethod
+    def route_again_at(next_open: datetime | None, now: datetime) -> datetime:
+        """When to look for a partner again for a case that found none: when the next one opens,
+        and at least every few minutes (capacity frees, a partner comes back from a pause)."""
+        soon = now + ROUTE_AGAIN
+        return min(next_open, soon) if next_open is not None and next_open > now else soon
 
     def emergency(self, topics: Sequence[str], language: str | None, now: datetime) -> Message:
         lines = self.hotlines.for_topics(tuple(topics) or ("suicide",), now, urgent=True)

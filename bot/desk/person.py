@@ -9,15 +9,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flows.engine import Handoff
+from flows.matching import normalize
 from flows.messages import Message
 from storage.cases import Case, CaseConflict, Emit, FollowUp
 
-from . import notices
+from . import notices, unmet
 from . import texts as T
 from .partners import request_for
 from .parts import DeskParts, message
 from .port import DeskReply
-from .queue import effective_priority, position, priority_of
+from .queue import priority_of
 from .risk import RiskHit
 
 log = logging.getLogger(__name__)
@@ -45,20 +46,12 @@ class PersonSide:
             candidates = [prefer, *(c for c in candidates if c != prefer)]
         org_id = candidates[0] if candidates else None
         priority = priority_of(urgent=urgent, risk_score=risk[0])
-        waiting = 1 + sum(1 for c in await self.p.cases.queued()
-                          if org_id and c.org_id == org_id and effective_priority(c, now) >= priority)
+        waiting = await self.p.cases.place_for_new(org_id, priority=priority, now=now) if org_id else 1
 
         def build(case: Case) -> Emit:
             if org_id is None:
-                said = [message(T.person("no_partner", language))]
-                lines = self.p.hotlines.for_topics(request.topics, now, urgent=urgent)
-                if lines:
-                    said.append(message(f"{T.person('phones_open', language)}\n{T.hotline_lines(lines, language)}"))
-                tail = T.person("leave_message", language)
-                if decision.next_open is not None:
-                    tail = f"{T.person('next_opening', language, when=T.when(decision.next_open))}\n{tail}"
-                said.append(message(tail))
-                return Emit(person=tuple(said))
+                return Emit(person=(message(self._nobody_open(request.topics, urgent, language, decision.next_open,
+                                                              now)),))
             minutes = waiting * self.p.partners.response_minutes(org_id)
             return Emit(person=(message(T.person("queued", language, position=waiting, minutes=minutes)),),
                         desk=(notices.opened(),))
@@ -67,10 +60,28 @@ class PersonSide:
             pseudonym=pseudonym, channel=channel, answers=answers, urgent=urgent, language=language,
             share_consent=bool(answers.get("share_consent")), priority=priority, risk_words=list(risk[1]),
             org_id=org_id, candidates=candidates, card=self.p.partners.card(org_id, via) if org_id else None,
-            told_position=waiting if org_id else None, build=build, now=now)
+            told_position=waiting if org_id else None,
+            due_at=self.p.overflow_at(org_id, now) if org_id else self.p.route_again_at(decision.next_open, now),
+            build=build, now=now)
         self.p.wake()
+        if org_id is None:
+            await unmet.routed_nowhere(self.p, request, decision, now)
         log.info("case %s queued at %s priority=%s", case.id, org_id or "-", priority)
         return case
+
+    def _nobody_open(self, topics: Sequence[str], urgent: bool, language: str, next_open: datetime | None,
+                     now: datetime) -> str:
+        """One message when no partner can take the case: that none can now, the phone lines open
+        now, the next opening (once), and that a message left here reaches a counselor then."""
+        parts = [T.person("no_partner", language)]
+        lines = self.p.hotlines.for_topics(tuple(topics), now, urgent=urgent)
+        if lines:
+            parts.append(f"{T.person('phones_open', language)}\n{T.hotline_lines(lines, language)}")
+        tail = T.person("leave_message", language)
+        if next_open is not None:
+            tail = f"{T.person('next_opening', language, when=T.when(next_open))}\n{tail}"
+        parts.append(tail)
+        return "\n\n".join(parts)
 
     async def screen(self, *, pseudonym: str, channel: str, text: str | None, language: str | None,
                      now: datetime) -> tuple[Message, ...]:
@@ -95,7 +106,7 @@ class PersonSide:
         if case is not None and case.status != "closed":
             return await self._relay(case, source_key, text, media, now)
         if followup is not None:
-            return await self._followup_answer(followup, case, text, now)
+            return await self._followup_answer(followup, case, text, media, source_key, now)
         return DeskReply(after="start")
 
     async def _left(self, case: Case | None, followup: FollowUp | None, now: datetime) -> None:
@@ -113,6 +124,8 @@ class PersonSide:
         except CaseConflict:
             return
         self.p.wake()
+        if case.status == "queued":
+            await unmet.left_waiting(self.p, case, now)
 
     async def _relay(self, case: Case, source_key: str, text: str | None, media: str | None,
                      now: datetime) -> DeskReply:
@@ -137,7 +150,7 @@ class PersonSide:
             if case.org_id is None:
                 replies.append(message(T.person("leave_message", language)))
             else:
-                place = position(case, await self.p.cases.queued(), now)
+                place = await self.p.cases.place(case)
                 replies.append(message(T.person("holding", language, position=place)))
         return DeskReply(messages=tuple(replies))
 
@@ -157,30 +170,46 @@ class PersonSide:
             return case, False
         return case, send_lines
 
-    async def _followup_answer(self, followup: FollowUp, case: Case | None, text: str | None,
-                               now: datetime) -> DeskReply:
+    async def _followup_answer(self, followup: FollowUp, case: Case | None, text: str | None, media: str | None,
+                               source_key: str, now: datetime) -> DeskReply:
+        """An answer while a check-in is pending: yes or no in the person's own words, or anything
+        else as a message for the partner they talked with (never a new intake: only the restart
+        command starts one)."""
         language = case.language if case else "ja"
-        answer = (text or "").strip().casefold()
+        answer = _yes_or_no(text) if media is None else None
         cases = self.p.cases
-        if followup.status == "offered":
-            if answer in T.YES:
-                await cases.move_followup(followup.id, expect="offered", status="scheduled",
-                                          due_at=now + timedelta(days=followup.days), now=now)
-                return DeskReply(messages=(message(T.person("followup_yes", language, days=followup.days)),))
-            if answer in T.NO:
-                await cases.move_followup(followup.id, expect="offered", status="cancelled", now=now)
-                return DeskReply(messages=(message(T.person("followup_no", language)),), after="end")
-            await cases.move_followup(followup.id, expect="offered", status="cancelled", now=now)
-            return DeskReply(after="start")
-        if followup.status == "asked" and answer in T.NO:
-            await cases.move_followup(followup.id, expect="asked", status="done", now=now)
+        if followup.status == "offered" and answer == "yes":
+            await cases.move_followup(followup.id, expect="offered", status="scheduled",
+                                      due_at=now + timedelta(days=followup.days), now=now)
+            return DeskReply(messages=(message(T.person("followup_yes", language, days=followup.days)),))
+        if answer == "no" and followup.status in ("offered", "asked"):
+            await cases.move_followup(followup.id, expect=followup.status,
+                                      status="cancelled" if followup.status == "offered" else "done", now=now)
             return DeskReply(messages=(message(T.person("followup_no", language)),), after="end")
-        # A yes to the check-in, or a message while it was scheduled: back to the same partner first.
+        # A yes to the check-in, or a message (at any time): back to the same partner first.
         if not await cases.move_followup(followup.id, expect=followup.status, status="done", now=now):
             return DeskReply(after="start")
         if case is None:
             return DeskReply(after="start")
-        await self.open_case(pseudonym=case.pseudonym, channel=case.channel, answers=dict(case.answers),
-                             urgent=case.urgent, language=case.language, risk=(0, case.risk_words),
-                             prefer=followup.org_id, via="followup", now=now)
-        return DeskReply()
+        again = await self.open_case(pseudonym=case.pseudonym, channel=case.channel, answers=dict(case.answers),
+                                     urgent=case.urgent, language=case.language, risk=(0, case.risk_words),
+                                     prefer=followup.org_id, via="followup", now=now)
+        if answer == "yes":
+            return DeskReply()
+        card = await self.p.open_card(again)
+        shown = T.shown(text, media)
+        await cases.record(again.id, direction="person", text=shown, source_key=source_key,
+                           build=lambda c: Emit(desk=(notices.said(card.id, f"{c.label}: {shown}"),) if card else ()),
+                           now=now)
+        self.p.wake()
+        return DeskReply()  # the new case told them their place in the queue
+
+
+def _yes_or_no(text: str | None) -> str | None:
+    """"yes", "no", or None for a message that is neither, in the person's own words."""
+    answer = normalize(text or "")
+    if answer in {normalize(word) for word in T.YES}:
+        return "yes"
+    if answer in {normalize(word) for word in T.NO}:
+        return "no"
+    return None

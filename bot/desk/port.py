@@ -9,12 +9,14 @@ do. `NullDesk` keeps a person who finished the intake in the waiting state with 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from flows.engine import Handoff
 from flows.messages import Message
+from storage.cases import CaseStore
 
 from ..metrics import Metrics
 
@@ -36,6 +38,10 @@ class DeskReply:
 
 
 class DeskPort(Protocol):
+    def on(self, cases: CaseStore) -> DeskPort:
+        """The same desk working inside a batch's transaction (`cases` made on its connection)."""
+        ...
+
     async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
         """The intake ended: find the person a counselor (or tell them who is open)."""
         ...
@@ -61,6 +67,9 @@ class NullDesk:
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
+    def on(self, cases: CaseStore) -> NullDesk:
+        return self
+
     async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
         self.metrics.handoffs.labels(channel).inc()
         log.info("handoff urgent=%s (no desk configured)", handoff.urgent)
@@ -75,3 +84,51 @@ class NullDesk:
         self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
     ) -> tuple[Message, ...]:
         return ()
+
+
+class Staffing:
+    """Whether anyone could see a case yet: Slack is set up, or the web desk has an account. Asked
+    again (one count) until it says yes, so an account created while the service runs takes the
+    next handoff; once staffed, always (accounts are not taken away mid-run)."""
+
+    def __init__(self, check: Callable[[], Awaitable[bool]]) -> None:
+        self._check = check
+        self.known = False
+
+    async def staffed(self) -> bool:
+        if not self.known:
+            self.known = await self._check()
+        return self.known
+
+
+class StaffedDesk:
+    """The desk while someone can answer a handoff, NullDesk while nobody can (see Staffing).
+    Risk words are screened by the desk either way: the emergency lines never depend on who is
+    configured."""
+
+    def __init__(self, desk: DeskPort, null: NullDesk, *, staffing: Staffing) -> None:
+        self.desk = desk
+        self.null = null
+        self.staffing = staffing
+
+    async def current(self) -> DeskPort:
+        return self.desk if await self.staffing.staffed() else self.null
+
+    def on(self, cases: CaseStore) -> DeskPort:
+        return StaffedDesk(self.desk.on(cases), self.null, staffing=self.staffing)
+
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+        await (await self.current()).handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now)
+
+    async def from_person(
+        self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,
+        command: str | None, language: str | None, now: datetime,
+    ) -> DeskReply | None:
+        return await (await self.current()).from_person(
+            pseudonym=pseudonym, channel=channel, source_key=source_key, text=text, media=media, command=command,
+            language=language, now=now)
+
+    async def screen(
+        self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
+    ) -> tuple[Message, ...]:
+        return await self.desk.screen(pseudonym=pseudonym, channel=channel, text=text, language=language, now=now)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from routing import PREFECTURES, TOPICS
+from routing import PREFECTURES, PREFECTURES_EN, TOPICS
 from storage.cases import Card, Case
 
 from .queue import effective_priority
@@ -25,22 +25,43 @@ LABELS: dict[str, str] = {
 }
 HIDDEN = frozenset({"agreed", "urgent"})
 HIDDEN_PREFECTURE = "非表示 / hidden"
+NONE = "—"
+# The intake's answers in words (Japanese / English), never the codes the flow saves.
+VALUES: dict[str, dict[str, str]] = {
+    "age_band": {
+        "under_13": "12歳以下 / 12 or under", "13_15": "13〜15歳 / 13–15", "16_18": "16〜18歳 / 16–18",
+        "19_29": "19〜29歳 / 19–29", "30s": "30代 / 30s", "40s": "40代 / 40s", "50s": "50代 / 50s",
+        "60s": "60代 / 60s", "70_plus": "70歳以上 / 70 or over",
+    },
+    "danger": {"yes": "はい / yes", "no": "いいえ / no"},
+    "language": {"ja": "日本語 / Japanese", "en": "英語 / English", "other": "ほかの言語 / another language"},
+}
+ANSWERED_NOTHING = "答えたくない / rather not say"
 
 
 def topics_text(case: Case) -> str:
-    """The case's topics by their Japanese labels, first chosen first."""
-    return answer_text("topics", case.answers.get("topics")) or "—"
+    """The case's topics in words, first chosen first, Japanese then English."""
+    return answer_text("topics", case.answers.get("topics")) or NONE
 
 
 def answer_text(key: str, value: Any) -> str:
-    """One intake answer for a person to read (labels, not ids; 「—」 for none)."""
+    """One intake answer for a counselor to read: words in both languages, never a code; 「—」 for
+    none."""
     if key == "topics":
-        return "、".join(TOPICS.get(t, (t,))[0] for t in value or ())
-    if key == "prefecture":
-        return PREFECTURES.get(value, "—") if value else "—"
+        topics = list(value or ())
+        if not topics:
+            return ""
+        ja = "、".join(TOPICS.get(t, (t, t))[0] for t in topics)
+        en = ", ".join(TOPICS.get(t, (t, t))[1] for t in topics)
+        return f"{ja} / {en}"
+    if key == "prefecture" and value is not None:
+        return f"{PREFECTURES[value]} / {PREFECTURES_EN[value]}" if value in PREFECTURES else str(value)
     if isinstance(value, bool):
         return "はい / yes" if value else "いいえ / no"
-    return "—" if value is None else str(value).replace("_", "–")
+    if value is None:  # the person chose 答えたくない
+        return ANSWERED_NOTHING if key in VALUES or key == "prefecture" else NONE
+    words = VALUES.get(key, {}).get(str(value))
+    return words if words is not None else str(value).replace("_", "–")
 
 
 def shows_answers(case: Case, card: Card) -> bool:
@@ -75,11 +96,15 @@ def summarize(case: Case, card: Card, now: datetime) -> Summary:
     if full:
         answers = [(LABELS.get(k, k), answer_text(k, v)) for k, v in case.answers.items()
                    if k not in HIDDEN and k != "topics" and not (k == "prefecture" and hide_prefecture)]
-    prefecture = HIDDEN_PREFECTURE if hide_prefecture else answer_text("prefecture", case.answers.get("prefecture"))
+    def given(key: str) -> str:
+        return answer_text(key, case.answers[key]) if key in case.answers else NONE
+
+    prefecture = HIDDEN_PREFECTURE if hide_prefecture else given("prefecture")
+    language = VALUES["language"].get(case.language, case.language)
     return Summary(
         case_id=case.id, label=case.label, status=case.status, topics=topics_text(case), full=full,
-        answers=tuple(answers), age_band=answer_text("age_band", case.answers.get("age_band")),
-        prefecture=prefecture, urgent=case.urgent, risk_words=tuple(case.risk_words), language=case.language,
+        answers=tuple(answers), age_band=given("age_band"),
+        prefecture=prefecture, urgent=case.urgent, risk_words=tuple(case.risk_words), language=language,
         waited_minutes=int(case.waited(now).total_seconds() // 60),
         priority=round(effective_priority(case, now), 1), via=card.via, counselor=case.counselor_name,
     )

@@ -1,20 +1,27 @@
 """The desk's periodic pass: cases that waited for no open partner, overflow to the next partner
-after its response time, queue position notices, follow-ups that are due."""
+after its response time (or at once when nobody is on duty there any more), queue position
+notices, follow-ups that are due.
+
+It reads only what is due: each waiting case carries the time the pass should look at it again
+(`due_at`: its overflow, or the next routing try), and places are ranked in the database
+(CaseStore.position_changes), so a pass over a quiet queue reads no case at all, however long
+the queue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from storage.cases import Case, CaseConflict, CaseMessage, Emit
 
 from . import notices
 from . import texts as T
+from .duty import DutySide
 from .partners import request_for
 from .parts import DeskParts, message, yes_no
-from .queue import in_order
 
 log = logging.getLogger(__name__)
 
@@ -22,18 +29,19 @@ POSITION_NOTICE_STEP = 3  # tell the person again when their place moved this mu
 
 
 class Sweeps:
-    def __init__(self, parts: DeskParts) -> None:
+    def __init__(self, parts: DeskParts, duty: DutySide | None = None) -> None:
         self.p = parts
+        self.duty = duty or DutySide(parts)
 
     async def run_once(self, now: datetime | None = None) -> None:
         now = now or self.p.clock()
         changed = False
-        for case in await self.p.cases.queued():
+        await self.duty.changes(now)  # duties that ended by themselves: their cases are due now
+        for case in await self.p.cases.due(now):
             try:
                 if case.org_id is None:
                     changed |= await self._assign(case, now)
-                elif case.offered_at and now - case.offered_at >= timedelta(
-                        minutes=self.p.partners.response_minutes(case.org_id)):
+                else:
                     changed |= await self._overflow(case, now)
             except CaseConflict:
                 continue
@@ -57,8 +65,9 @@ class Sweeps:
     async def _assign(self, case: Case, now: datetime) -> bool:
         """A partner opened for a case that found none: offer it there, with what the person left."""
         request = request_for(case.answers, urgent=case.urgent, language=case.language)
-        ids, _ = await self.p.partners.candidates(request, now)
+        ids, decision = await self.p.partners.candidates(request, now)
         if not ids:
+            await self._later(case, self.p.route_again_at(decision.next_open, now), now)
             return False
         left: list[CaseMessage] = [m for m in await self.p.cases.messages(case.id) if m.direction == "person"]
 
@@ -70,15 +79,22 @@ class Sweeps:
 
         await self.p.cases.transition(
             case.id, expect_status=("queued",), expect_org=None,
-            values={"org_id": ids[0], "candidates": ids, "offered_at": now},
+            values={"org_id": ids[0], "candidates": ids, "offered_at": now,
+                    "due_at": self.p.overflow_at(ids[0], now)},
             new_card=self.p.partners.card(ids[0], "route"), build=build, now=now)
         return True
+
+    async def _later(self, case: Case, due_at: datetime, now: datetime) -> None:
+        """Nothing to do for this case now: look at it again at `due_at`."""
+        await self.p.cases.transition(case.id, expect_status=("queued",), expect_org=case.org_id,
+                                      values={"due_at": due_at}, now=now)
 
     async def _overflow(self, case: Case, now: datetime) -> bool:
         request = request_for(case.answers, urgent=case.urgent, language=case.language)
         ids, _ = await self.p.partners.candidates(request, now, skip=(*case.tried, case.org_id or ""))
         ordered = [c for c in case.candidates if c in ids] + [c for c in ids if c not in case.candidates]
-        if not ordered:
+        if not ordered:  # nowhere else to go: it stays, and is looked at again after another wait
+            await self._later(case, self.p.overflow_at(case.org_id, now), now)
             return False
         target = ordered[0]
         card = await self.p.open_card(case)
@@ -86,30 +102,28 @@ class Sweeps:
         line = T.counselor("overflowed", minutes=minutes, org=self.p.partners.name(target))
         await self.p.cases.transition(
             case.id, expect_status=("queued",), expect_org=case.org_id,
-            values={"org_id": target, "offered_at": now, "tried": [*case.tried, case.org_id]},
+            values={"org_id": target, "offered_at": now, "tried": [*case.tried, case.org_id],
+                    "due_at": self.p.overflow_at(target, now)},
             card_states={card.id: "moved"} if card else None, new_card=self.p.partners.card(target, "overflow"),
             build=lambda c: Emit(desk=(*self.p.card_notices(card, line), notices.opened())), now=now)
         log.info("case %s overflowed from %s to %s", case.id, case.org_id, target)
         return True
 
     async def _positions(self, now: datetime) -> bool:
+        """Tell people whose place moved by POSITION_NOTICE_STEP or more (ranked in the database)."""
         changed = False
-        by_org: dict[str, list[Case]] = {}
-        for c in await self.p.cases.queued():
-            if c.org_id:
-                by_org.setdefault(c.org_id, []).append(c)
-        for cases in by_org.values():
-            for place, case in enumerate(in_order(cases, now), 1):
-                if abs(place - (case.told_position or 1)) < POSITION_NOTICE_STEP:
-                    continue
-                minutes = max(1, place * self.p.partners.response_minutes(case.org_id))
-                try:
-                    await self.p.cases.transition(
-                        case.id, expect_status=("queued",), expect_org=case.org_id,
-                        values={"told_position": place}, build=_told(place, minutes), now=now)
-                    changed = True
-                except CaseConflict:
-                    continue
+        for case_id, place in await self.p.cases.position_changes(step=POSITION_NOTICE_STEP):
+            case = await self.p.cases.case(case_id)
+            if case is None or case.org_id is None:
+                continue
+            minutes = max(1, place * self.p.partners.response_minutes(case.org_id))
+            try:
+                await self.p.cases.transition(
+                    case.id, expect_status=("queued",), expect_org=case.org_id,
+                    values={"told_position": place}, build=_told(place, minutes), now=now)
+                changed = True
+            except CaseConflict:
+                continue
         return changed
 
 

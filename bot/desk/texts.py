@@ -13,8 +13,8 @@ JST = ZoneInfo("Asia/Tokyo")
 
 PERSON: dict[str, dict[str, str]] = {
     "queued": {
-        "ja": "いま{position}番目です。目安は約{minutes}分です。相談員が入ったらお知らせします。待っている間に書いたことも、相談員に届きます。",
-        "en": "You are number {position} in the queue, about {minutes} minutes. We will tell you when a counselor joins. What you write while waiting reaches the counselor too.",
+        "ja": "相談員につなぎます。いま{position}番目で、目安は約{minutes}分です。相談員が入ったらお知らせします。待っている間に書いたことも、相談員に届きます。",
+        "en": "We are connecting you to a counselor. You are number {position} in the queue, about {minutes} minutes. We will tell you when a counselor joins. What you write while waiting reaches the counselor too.",
     },
     "position": {
         "ja": "順番が変わりました。いま{position}番目、目安は約{minutes}分です。",
@@ -82,8 +82,11 @@ PERSON: dict[str, dict[str, str]] = {
     },
 }
 
-YES = ("はい", "yes", "1", "お願いします", "おねがいします", "うん", "y")
-NO = ("いいえ", "no", "2", "大丈夫", "だいじょうぶ", "n", "いらない")
+# Answers to the check-in questions (compared after flows.matching.normalize: width, kana, case).
+YES = ("はい", "yes", "1", "お願いします", "おねがいします", "お願い", "うん", "ええ", "y", "ok", "okay", "いいよ",
+       "いいです", "話したい", "はなしたい", "sure", "please")
+NO = ("いいえ", "no", "2", "大丈夫", "大丈夫です", "だいじょうぶ", "だいじょうぶです", "n", "いらない", "いりません",
+      "結構です", "けっこうです", "ううん", "いや", "平気", "不要", "no thanks", "no thank you")
 
 
 def person(key: str, language: str | None, **values: object) -> str:
@@ -108,10 +111,13 @@ def when(moment: datetime) -> str:
 
 
 def hotline_lines(hotlines: Sequence[Hotline], language: str | None) -> str:
+    """One line per phone line, in the person's language only (the hours too)."""
     lines = []
     for h in hotlines:
-        name = h.name_en if language == "en" else h.name
-        lines.append(f"{name} {h.number}（{h.hours}）")
+        if language == "en":
+            lines.append(f"{h.name_en} {h.number} ({h.hours_for('en')})")
+        else:
+            lines.append(f"{h.name} {h.number}（{h.hours_for('ja')}）")
     return "\n".join(lines)
 
 

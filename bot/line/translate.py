@@ -6,6 +6,7 @@ and the SDK never sees a flow message.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -40,6 +41,15 @@ MAX_MESSAGES_PER_CALL = 5
 MAX_QUICK_REPLY_ITEMS = 13
 MAX_LABEL_CHARS = 20
 MAX_TEXT_CHARS = 5000
+# Edge limits of one webhook event (LINE's own are far inside them): ids fit their columns on both
+# databases, timestamps are dates a computer can hold, nesting is shallow.
+MAX_EVENT_ID_CHARS = 128  # inbox.event_id
+MAX_ID_CHARS = 128  # user, group, room ids and reply tokens (LINE's are 33 and 32 characters)
+MAX_DEPTH = 16  # LINE's deepest event nests 5 levels
+MIN_TIMESTAMP_MS = 0
+MAX_TIMESTAMP_MS = 4_102_444_800_000  # 2100-01-01
+_ID = re.compile(r"[!-{}~]+")  # printable ASCII without space or "|" (which separates associated data)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 _MEDIA = {
     StickerMessageContent: "sticker",
@@ -53,6 +63,72 @@ _MEDIA = {
 
 class NotAWebhookEvent(ValueError):
     """An event without the fields every LINE webhook event carries."""
+
+
+class BadEvent(ValueError):
+    """One event of a delivery that no LINE server would send; `reason` is safe to log (no content)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def clean_text(text: str) -> str:
+    """`text` with lone surrogates (JSON can carry them, UTF-8 cannot) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def _depth(value: object) -> int:
+    """How deeply `value` nests lists and objects, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def _ok_id(value: object, *, limit: int = MAX_ID_CHARS) -> bool:
+    return isinstance(value, str) and len(value) <= limit and bool(_ID.fullmatch(value))
+
+
+def check_event(raw: object) -> dict[str, Any]:
+    """The raw event if its shape is one LINE sends; raises BadEvent naming what is wrong.
+
+    Checked before the SDK sees it, so that nothing a sender controls (a huge or negative
+    timestamp, a number where a token belongs, an id longer than its column) reaches a place
+    where it could raise later, after the delivery was acknowledged.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str) or len(raw["type"]) > 64:
+        raise BadEvent("no-type")
+    if _depth(raw) > MAX_DEPTH:
+        raise BadEvent("too-deep")
+    if not _ok_id(raw.get("webhookEventId"), limit=MAX_EVENT_ID_CHARS):
+        raise BadEvent("bad-event-id")
+    stamp = raw.get("timestamp")
+    if not isinstance(stamp, int) or isinstance(stamp, bool) or not MIN_TIMESTAMP_MS <= stamp <= MAX_TIMESTAMP_MS:
+        raise BadEvent("bad-timestamp")
+    if raw.get("replyToken") is not None and not _ok_id(raw["replyToken"]):
+        raise BadEvent("bad-reply-token")
+    source = raw.get("source")
+    if source is not None:
+        if not isinstance(source, dict):
+            raise BadEvent("bad-source")
+        for key in ("userId", "groupId", "roomId"):
+            if source.get(key) is not None and not _ok_id(source[key]):
+                raise BadEvent("bad-source")
+    for key in ("mode", "deliveryContext", "message", "postback"):
+        value = raw.get(key)
+        if value is not None and not isinstance(value, str if key == "mode" else dict):
+            raise BadEvent(f"bad-{key.lower()}")
+    for holder, key in (("message", "text"), ("postback", "data")):
+        value = (raw.get(holder) or {}).get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > MAX_TEXT_CHARS):
+            raise BadEvent("bad-text")
+    return raw
 
 
 def to_inbound(event: object) -> Inbound | None:
@@ -72,7 +148,7 @@ def to_inbound(event: object) -> Inbound | None:
         source=source,
         address=address or "",
         occurred_at=datetime.fromtimestamp(timestamp / 1000, tz=UTC),
-        text=text,
+        text=clean_text(text) if text is not None else None,
         media=media,
         reply_token=getattr(event, "reply_token", None) or None,
         standby=str(getattr(mode, "value", mode)) == "standby",

@@ -17,15 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from linebot.v3 import WebhookParser
 from linebot.v3.models.events import UnknownEvent  # what WebhookParser yields for untyped events
+from linebot.v3.webhooks import Event
 
 from storage import Keyring, NewEvent
 
 from ..events import Inbound
 from ..metrics import Metrics
 from ..receive import Receiver
-from .translate import CHANNEL, NotAWebhookEvent, to_inbound, unparsed_message
+from .translate import CHANNEL, BadEvent, NotAWebhookEvent, check_event, to_inbound, unparsed_message
 
 log = logging.getLogger(__name__)
 
@@ -58,9 +58,12 @@ class LineWebhook:
         if not signed(self.channel_secret, body, signature):
             return self._reject(401, "bad-signature")
         try:
-            inbound = self._parse(body)
-        except (ValueError, KeyError, TypeError, AttributeError):
+            raw_events = self._events_of(body)
+        except NotAWebhookEvent:
             return self._reject(400, "not-a-webhook")
+        inbound, bad = self._translate(raw_events)
+        if bad and not inbound:  # nothing in it LINE would send: say so, store nothing
+            return self._reject(400, "bad-events")
         received = self.clock()
         events = [self._new_event(i, received) for i in inbound]
         try:
@@ -70,23 +73,50 @@ class LineWebhook:
             return self._reject(503, "storage-unavailable")
         return web.Response(text="OK")
 
-    def _parse(self, body: bytes) -> list[Inbound]:
-        text = body.decode("utf-8")
-        data = json.loads(text)
+    @staticmethod
+    def _events_of(body: bytes) -> list[object]:
+        """The body's events, unchecked; NotAWebhookEvent if the body is not a webhook at all."""
+        try:
+            data = json.loads(body.decode("utf-8"))
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser
+            raise NotAWebhookEvent("body is not JSON") from None
         if not isinstance(data, dict) or not isinstance(data.get("events"), list):
             raise NotAWebhookEvent("body is not a LINE webhook")
-        if not all(isinstance(e, dict) and isinstance(e.get("type"), str) for e in data["events"]):
-            raise NotAWebhookEvent("event without a type")
-        # Signature already checked over the raw bytes above; the SDK parses into typed events.
-        parser = WebhookParser(self.channel_secret, skip_signature_verification=lambda: True)
-        parsed = parser.parse(text, "")
-        inbound = []
-        for raw, event in zip(data["events"], parsed, strict=True):
-            item = unparsed_message(raw) if isinstance(event, UnknownEvent) else to_inbound(event)
-            if item is None:
-                item = to_inbound(event)
-            inbound.append(item)
-        return [i for i in inbound if i is not None]
+        events: list[object] = data["events"]
+        return events
+
+    def _translate(self, raw_events: list[object]) -> tuple[list[Inbound], int]:
+        """Each event checked and translated on its own: (the good ones, how many were bad).
+
+        A bad event is counted and logged by reason only (never its content) and skipped, so one
+        bad event never makes LINE redeliver, or lose, the other people's events beside it.
+        """
+        inbound: list[Inbound] = []
+        bad = 0
+        for raw in raw_events:
+            try:
+                item = self._one(check_event(raw))
+            except BadEvent as exc:
+                reason = exc.reason
+            except Exception as exc:  # the SDK or a translation refused it: still only this event
+                reason = f"unreadable-{type(exc).__name__}"[:60]
+            else:
+                if item is not None:
+                    inbound.append(item)
+                continue
+            bad += 1
+            self.metrics.events_rejected.labels(CHANNEL, "bad-event").inc()
+            log.warning("skipped a LINE event that LINE would not send: %s", reason)
+        return inbound, bad
+
+    @staticmethod
+    def _one(raw: dict[str, object]) -> Inbound | None:
+        try:
+            event: object = Event.from_dict(raw)
+        except ValueError:  # a type or field the SDK does not know (pydantic's errors are ValueErrors)
+            event = UnknownEvent.new_from_json_dict(raw)  # as the SDK's own WebhookParser does
+        item = unparsed_message(raw) if isinstance(event, UnknownEvent) else None
+        return item if item is not None else to_inbound(event)
 
     def _new_event(self, inbound: Inbound, received: datetime) -> NewEvent:
         namespace = CHANNEL if inbound.source == "user" else f"{CHANNEL}-{inbound.source}"

@@ -7,6 +7,7 @@ this module only lays it out.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from storage.cases import Card, Case
 
 from ..desk.summary import summarize
 from ..desk.texts import OUTCOMES
+from .markup import escape
 
 ACCEPT, CLOSE, TRANSFER, RELEASE = "tsunagu_accept", "tsunagu_close", "tsunagu_transfer", "tsunagu_release"
 TAKE_OVER = "tsunagu_takeover"
@@ -44,6 +46,7 @@ def _context(text: str) -> dict[str, Any]:
 def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) for `card` of `case` as it stands at `now`."""
     s = summarize(case, card, now)
+    s = replace(s, topics=escape(s.topics), answers=tuple((escape(a), escape(b)) for a, b in s.answers))
     urgency = "🔴 緊急 / urgent" if s.urgent else "通常 / normal"
     fields = [("テーマ / Topics", s.topics)]
     if s.full:

@@ -19,7 +19,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from storage import Keyring, Store
+from storage import Keyring
 
 from ..desk import Desk
 from ..metrics import Metrics
@@ -27,6 +27,7 @@ from ..receive import Receiver
 from ..settings import Settings
 from .adapter import SlackAdapter
 from .desk_events import SlackDeskEvents
+from .duty import SlackDuty
 from .sender import SlackDeskSender, SlackPersonSender
 from .translate import DESK, PERSON
 
@@ -43,20 +44,21 @@ class SlackParts:
 
 
 @contextlib.asynccontextmanager
-async def open_slack(settings: Settings, *, desk: Desk, store: Store, receiver: Receiver, keyring: Keyring,
+async def open_slack(settings: Settings, *, desk: Desk, receiver: Receiver, keyring: Keyring,
                      metrics: Metrics, clock: Callable[[], datetime]) -> AsyncIterator[SlackParts]:
     session = aiohttp.ClientSession()
     try:
         client = AsyncWebClient(
             token=settings.slack_bot_token, base_url=settings.slack_api_base_url, session=session,
+            timeout=10,  # well inside the outbox lease (bot/work/pump.py)
             retry_handlers=[AsyncConnectionErrorRetryHandler(), AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
         )
         yield SlackParts(
             client=client,
             adapter=SlackAdapter(client=client, signing_secret=settings.slack_signing_secret or "",
-                                 receiver=receiver, keyring=keyring, metrics=metrics, clock=clock),
-            events=SlackDeskEvents(client=client, desk=desk, store=store, clock=clock,
-                                   nickname=settings.counselor_nickname),
+                                 receiver=receiver, keyring=keyring, metrics=metrics, clock=clock,
+                                 nickname=settings.counselor_nickname, duty=SlackDuty(desk=desk, clock=clock)),
+            events=SlackDeskEvents(client=client, desk=desk, clock=clock, nickname=settings.counselor_nickname),
             desk_sender=SlackDeskSender(client, desk.cases, clock=clock),
             person_sender=SlackPersonSender(client),
         )

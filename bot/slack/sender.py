@@ -22,6 +22,7 @@ from storage.codec import decode_messages
 from ..desk import notices
 from ..work.sending import Refused, Result, Retry, Sent
 from . import cards
+from .markup import escape
 
 
 def _classify(exc: SlackApiError) -> Result:
@@ -89,8 +90,8 @@ class SlackDeskSender:
                 self.client.chat_update(channel=card.slack_channel, ts=card.ts, text=text, blocks=blocks)
             )
             return failed or Sent("update")
-        failed = await _call(self.client.chat_postMessage(
-            channel=card.slack_channel, thread_ts=card.ts, text=notice.text or ""))
+        failed = await _call(self.client.chat_postMessage(  # a person's words: text, never markup
+            channel=card.slack_channel, thread_ts=card.ts, text=escape(notice.text or "")))
         return failed or Sent("thread")
 
 
@@ -98,9 +99,9 @@ def person_text(messages: Sequence[Message]) -> str:
     """One Slack message for one outbox row: texts, and choices as numbered options to type."""
     parts = []
     for message in messages:
-        text = message.text
+        text = escape(message.text)
         if message.choices:
-            text += "\n" + "  ".join(f"[{i}] {c.label}" for i, c in enumerate(message.choices, 1))
+            text += "\n" + "  ".join(f"[{i}] {escape(c.label)}" for i, c in enumerate(message.choices, 1))
         parts.append(text)
     return "\n\n".join(parts)
 

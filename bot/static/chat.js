@@ -5,6 +5,11 @@
  * memory until the server acknowledges them (it stores them first) and are sent again after a
  * reconnect; the server numbers every line of the conversation, and on (re)connect the page says
  * the last number it has and receives everything after it.
+ *
+ * One language at a time: the page starts in ?lang=, else the browser's language; the greeting of a
+ * new conversation follows it (the hello frame says it), and a reloaded page takes the language the
+ * conversation is in (the welcome frame says it). Phone numbers in what the service says are
+ * tap-to-call links that never break across lines.
  */
 (function () {
   'use strict';
@@ -21,7 +26,9 @@
       forget: 'この端末から会話を消す', privacy: '名前は聞きません。この端末に残るのは、ランダムな番号ひとつだけです。',
       forgetConfirm: 'この端末から会話を消して、新しく始めますか？（相談員側の記録は、決められた期間のあと消えます）',
       bot: 'つなぐ：', me: 'あなた：', sending: '送信中…', sent: '送信済み', failed: '送れませんでした（長すぎるか空です）',
-      tooLong: '長すぎます。短く分けて送ってください。', switchWord: '日本語'
+      tooLong: '長すぎます。短く分けて送ってください。', switchWord: '日本語',
+      slowDown: '続けて送られています。少し待ってから自動で送ります。',
+      busy: 'ただいま混み合っています。しばらくしてから自動でつなぎ直します。'
     },
     en: {
       title: 'Tsunagu chat', skip: 'Skip to the message box', other: '日本語', otherLang: 'ja',
@@ -32,12 +39,14 @@
       forget: 'Erase this conversation from this device', privacy: 'We never ask your name. This device keeps only one random number.',
       forgetConfirm: 'Erase this conversation from this device and start again? (Records kept by the service are deleted after a set period.)',
       bot: 'Tsunagu: ', me: 'You: ', sending: 'Sending…', sent: 'Sent', failed: 'Not sent (too long or empty)',
-      tooLong: 'Too long. Please send it in shorter parts.', switchWord: 'English'
+      tooLong: 'Too long. Please send it in shorter parts.', switchWord: 'English',
+      slowDown: 'Many messages in a row: this one is sent by itself in a moment.',
+      busy: 'Busy right now. Reconnecting by itself in a little while.'
     }
   };
 
-  var lang = new URLSearchParams(location.search).get('lang') === 'en' ? 'en' : 'ja';
-  var main = document.getElementById('main');
+  var lang = pageLanguage();
+  var scroller = document.getElementById('scroll');
   var log = document.getElementById('log');
   var choices = document.getElementById('choices');
   var statusEl = document.getElementById('status');
@@ -55,6 +64,51 @@
   var state = 'connecting';
 
   function t(key) { return TEXTS[lang][key]; }
+
+  function pageLanguage() {
+    var asked = new URLSearchParams(location.search).get('lang');
+    if (asked && TEXTS[asked]) { return asked; }
+    var wanted = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || ''];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || '').toLowerCase().split('-')[0];
+      if (TEXTS[code]) { return code; }
+    }
+    return 'ja';
+  }
+
+  // -- phone numbers: tel: links that never break -------------------------------------------------
+
+  var PHONE = /#\d{4}|0\d{1,4}(?:-\d{1,5}){1,3}|\d+/g;
+  var SHORT_LINES = { '110': 1, '119': 1, '189': 1, '188': 1 };
+
+  function isPhone(token) {
+    if (token.charAt(0) === '#') { return true; }  // #8008, #8891, ...
+    if (token.indexOf('-') > 0) {  // 0120-279-338: ten or eleven digits, so a date like 01-05 is not one
+      var digits = token.replace(/-/g, '').length;
+      return digits >= 10 && digits <= 11;
+    }
+    return SHORT_LINES[token] === 1;  // 110, 119, 189, 188
+  }
+
+  // Fills `el` with `text`, the phone numbers in it as links (text nodes only: never HTML).
+  function fillWithPhones(el, text) {
+    while (el.firstChild) { el.removeChild(el.firstChild); }
+    var at = 0;
+    var match;
+    PHONE.lastIndex = 0;
+    while ((match = PHONE.exec(text)) !== null) {
+      var token = match[0];
+      if (!isPhone(token)) { continue; }
+      if (match.index > at) { el.appendChild(document.createTextNode(text.slice(at, match.index))); }
+      var a = document.createElement('a');
+      a.className = 'tel';
+      a.href = 'tel:' + token.replace(/-/g, '').replace('#', '%23');
+      a.textContent = token;
+      el.appendChild(a);
+      at = match.index + token.length;
+    }
+    if (at < text.length) { el.appendChild(document.createTextNode(text.slice(at))); }
+  }
 
   function randomHex(bytes) {
     var a = new Uint8Array(bytes);
@@ -80,7 +134,7 @@
     Array.prototype.forEach.call(document.querySelectorAll('[data-i18n]'), function (el) {
       var key = el.getAttribute('data-i18n');
       if (el.id === 'status') { key = state; }
-      el.textContent = t(key);
+      if (el.id === 'emergency') { fillWithPhones(el, t(key)); } else { el.textContent = t(key); }
     });
     langButton.textContent = t('other');
     langButton.setAttribute('lang', t('otherLang'));
@@ -102,7 +156,7 @@
     who.textContent = kind === 'bot' ? t('bot') : t('me');
     var body = document.createElement('span');
     body.className = 'text';
-    body.textContent = text;  // never innerHTML: what anyone typed is shown as text
+    if (kind === 'bot') { fillWithPhones(body, text); } else { body.textContent = text; }  // never innerHTML
     li.appendChild(who);
     li.appendChild(body);
     log.appendChild(li);
@@ -110,7 +164,7 @@
     return li;
   }
 
-  function scrollDown() { main.scrollTop = main.scrollHeight; }
+  function scrollDown() { scroller.scrollTop = scroller.scrollHeight; }
 
   function mark(el, key) {
     var s = el.querySelector('.state');
@@ -209,13 +263,17 @@
     var socket = new WebSocket(url.href);
     ws = socket;
     socket.onopen = function () {
-      socket.send(JSON.stringify({ type: 'hello', token: token(), last_seq: lastSeq }));
+      socket.send(JSON.stringify({ type: 'hello', token: token(), last_seq: lastSeq, lang: lang }));
     };
     socket.onmessage = function (event) {
       var frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       if (frame.type === 'welcome') {
         if (frame.last_seq < lastSeq) { lastSeq = frame.last_seq; }
+        if (frame.lang && TEXTS[frame.lang] && frame.lang !== lang) {  // the conversation's language wins
+          lang = frame.lang;
+          relabel();
+        }
         attempt = 0;
         setStatus('online');
         pending.forEach(transmit);  // anything not yet acknowledged, in order
@@ -225,8 +283,16 @@
         showLine(frame);
       } else if (frame.type === 'ack') {
         settle(frame.id, 'sent');
+      } else if (frame.type === 'error' && !frame.id) {
+        setHint(t('busy'));  // a limit: the server closes this socket (4429) and we try later
+        if (frame.code !== 'unavailable') { attempt = Math.max(attempt, 4); }
       } else if (frame.type === 'error' && frame.id) {
-        if (frame.code === 'unavailable') {
+        if (frame.code === 'slow-down') {
+          setHint(t('slowDown'));
+          setTimeout(function () {
+            pending.filter(function (p) { return p.id === frame.id; }).forEach(transmit);
+          }, 1000 * Math.max(1, frame.retry_after || 5));
+        } else if (frame.code === 'unavailable') {
           setTimeout(function () {
             pending.filter(function (p) { return p.id === frame.id; }).forEach(transmit);
           }, 2000);
@@ -270,12 +336,16 @@
       form.requestSubmit();
     }
   });
-  langButton.addEventListener('click', function () {
-    lang = lang === 'ja' ? 'en' : 'ja';
+  function relabel() {
     applyLanguage();
     Array.prototype.forEach.call(log.querySelectorAll('li[data-state]'), function (li) {
       mark(li, li.getAttribute('data-state'));
     });
+  }
+
+  langButton.addEventListener('click', function () {
+    lang = lang === 'ja' ? 'en' : 'ja';
+    relabel();
     if (lastSeq > 0) { say(t('switchWord')); }  // the flow's own command: the bot follows too
   });
   forgetButton.addEventListener('click', function () {

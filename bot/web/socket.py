@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -26,11 +26,14 @@ from storage import Keyring, NewEvent, WebMailbox
 from ..metrics import Metrics
 from ..receive import Receiver
 from . import translate as T
+from .limits import ChatLimits, Gate, Pace, address_key
 
 log = logging.getLogger(__name__)
 
 CLOSE_PROTOCOL = 4400  # a frame the page would never send
 CLOSE_NO_HELLO = 4408  # no hello in time
+CLOSE_LIMITED = 4429  # a limit of limits.py: the page says so and tries again later
+SILENT_AFTER = timedelta(hours=1)  # a chat nobody wrote in is forgotten this long after its last line
 
 
 @dataclass(eq=False)
@@ -38,6 +41,7 @@ class _Conn:
     ws: web.WebSocketResponse
     pseudonym: str
     sent_seq: int
+    pace: Pace
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -50,52 +54,89 @@ class WebChat:
         mailbox: WebMailbox,
         metrics: Metrics,
         clock: Callable[[], datetime],
+        language_of: Callable[[str], Awaitable[str | None]] | None = None,
         poll_seconds: float = 5.0,
         hello_timeout: float = 15.0,
         heartbeat: float = 25.0,
+        limits: ChatLimits | None = None,
     ) -> None:
         self.receiver = receiver
         self.keyring = keyring
         self.mailbox = mailbox
         self.metrics = metrics
         self.clock = clock
+        self.language_of = language_of  # a person's conversation language, for the page's labels
         self.poll_seconds = poll_seconds
         self.hello_timeout = hello_timeout
         self.heartbeat = heartbeat
+        self.limits = limits or ChatLimits()
+        self.gate = Gate(self.limits)
         self._conns: dict[str, set[_Conn]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- connections --------------------------------------------------------------------------
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        # aiohttp refuses a frame over max_msg_size and closes with 1009 (message too big).
-        ws = web.WebSocketResponse(max_msg_size=T.MAX_FRAME_BYTES, heartbeat=self.heartbeat)
-        await ws.prepare(request)
+        if not self.gate.origin_ok(request.headers.get("Origin"), f"{request.scheme}://{request.host}"):
+            self._reject("bad-origin")  # another site's page using its visitors' browsers
+            return web.Response(status=403, text="origin not allowed")
+        key = address_key(request.remote)
+        refused = self.gate.enter(key)
+        if refused is not None:  # refused before the upgrade: the cheapest answer to a flood
+            self._reject(refused)
+            return web.Response(status=503 if refused == "busy" else 429, text=refused,
+                                headers={"Retry-After": "30"})
+        try:
+            # aiohttp refuses a frame over max_msg_size and closes with 1009 (message too big).
+            ws = web.WebSocketResponse(max_msg_size=T.MAX_FRAME_BYTES, heartbeat=self.heartbeat)
+            await ws.prepare(request)
+            await self._session(ws, key)
+        finally:
+            self.gate.leave(key)
+        return ws
+
+    async def _limited(self, ws: web.WebSocketResponse, code: str) -> None:
+        with contextlib.suppress(ConnectionError):
+            await ws.send_str(T.error_frame(code))
+        await ws.close(code=CLOSE_LIMITED, message=code.encode())
+
+    async def _session(self, ws: web.WebSocketResponse, key: str) -> None:
         try:
             hello = await self._hello(ws)
         except T.ProtocolError as exc:
             self._reject(exc.code)
             await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG if exc.code == "too-large" else CLOSE_PROTOCOL,
                            message=exc.code.encode())
-            return ws
+            return
         except TimeoutError:
             await ws.close(code=CLOSE_NO_HELLO, message=b"no-hello")
-            return ws
+            return
         pseudonym = self.keyring.pseudonym(T.CHANNEL, hello.token)
         try:
             last = await self.mailbox.last_seq(pseudonym)
         except Exception as exc:
             log.error("web mailbox read failed: %s", type(exc).__name__)
             await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"unavailable")
-            return ws
-        conn = _Conn(ws=ws, pseudonym=pseudonym, sent_seq=min(hello.last_seq, last))
+            return
+        new_chat = last == 0 and hello.last_seq == 0
+        if new_chat and not self.gate.new_chat(key, self.clock()):
+            self._reject("too-many-chats")
+            await self._limited(ws, "too-many-chats")
+            return
+        language = await self._language(pseudonym) if last else None
+        conn = _Conn(ws=ws, pseudonym=pseudonym, sent_seq=min(hello.last_seq, last),
+                     pace=Pace(self.limits.messages_per_minute))
         self._conns.setdefault(pseudonym, set()).add(conn)
         poller = asyncio.create_task(self._poll(conn), name="web-poll")
         try:
-            await ws.send_str(T.welcome_frame(last))
+            await ws.send_str(T.welcome_frame(last, language))
             await self._catch_up(conn)
-            if last == 0 and hello.last_seq == 0:
-                await self._accept(pseudonym, None)  # a new chat: the greeting comes unasked
+            # A new chat: the greeting comes unasked, in the page's language.
+            if new_chat and not await self._accept(pseudonym, None, language=hello.lang):
+                # Not stored: the page reconnects (with backoff) and the greeting is tried again.
+                await ws.send_str(T.error_frame("unavailable"))
+                await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"unavailable")
+                return
             await self._serve(conn)
         except ConnectionError:  # the page went away mid-send; it catches up when it comes back
             pass
@@ -106,7 +147,16 @@ class WebChat:
                 peers.discard(conn)
                 if not peers:
                     del self._conns[pseudonym]
-        return ws
+
+    async def _language(self, pseudonym: str) -> str | None:
+        """The conversation's language, so a reloaded page labels itself in it; None if unknown."""
+        if self.language_of is None:
+            return None
+        try:
+            return await self.language_of(pseudonym)
+        except Exception as exc:  # only the page's labels depend on it
+            log.warning("conversation language not read: %s", type(exc).__name__)
+            return None
 
     async def _hello(self, ws: web.WebSocketResponse) -> T.Hello:
         msg = await ws.receive(timeout=self.hello_timeout)
@@ -141,7 +191,11 @@ class WebChat:
             if isinstance(frame, T.Ping):
                 await conn.ws.send_str(T.PONG)
             elif isinstance(frame, T.Say):
-                if await self._accept(conn.pseudonym, frame):
+                wait = conn.pace.allow(self.clock())
+                if wait is not None:  # kept by the page and sent again after `wait` seconds
+                    self._reject("slow-down")
+                    await conn.ws.send_str(T.error_frame("slow-down", frame.id, retry_after=wait))
+                elif await self._accept(conn.pseudonym, frame):
                     await conn.ws.send_str(T.ack_frame(frame.id))
                 else:
                     await conn.ws.send_str(T.error_frame("unavailable", frame.id))
@@ -150,10 +204,10 @@ class WebChat:
                 await conn.ws.close(code=CLOSE_PROTOCOL, message=b"hello-again")
                 return
 
-    async def _accept(self, pseudonym: str, say: T.Say | None) -> bool:
+    async def _accept(self, pseudonym: str, say: T.Say | None, *, language: str | None = None) -> bool:
         """Mailbox line, then the inbox (the one receive path): True once the message is durable."""
         now = self.clock()
-        inbound = T.to_inbound(pseudonym, say, now=now)
+        inbound = T.to_inbound(pseudonym, say, now=now, language=language)
         event = NewEvent(channel=T.CHANNEL, event_id=inbound.event_id, pseudonym=pseudonym,
                          payload=inbound.to_bytes(), received_at=now)
         try:
@@ -199,6 +253,19 @@ class WebChat:
         while not conn.ws.closed:
             await asyncio.sleep(self.poll_seconds)
             await self._catch_up(conn)
+
+    async def sweep(self) -> int:
+        """Forget chats that were opened and never written in (the greeting's mailbox lines, the
+        session, the address row): a flood of new tokens leaves nothing behind. Returns how many."""
+        silent = await self.mailbox.silent(before=self.clock() - SILENT_AFTER)
+        forgotten = 0
+        for pseudonym in silent:
+            if pseudonym in self._conns:  # a page is still open here
+                continue
+            await self.receiver.store.forget_person(pseudonym)
+            await self.mailbox.forget(pseudonym)
+            forgotten += 1
+        return forgotten
 
     @property
     def open_sockets(self) -> int:

@@ -1,15 +1,21 @@
 """The web chat protocol: small JSON frames both ways, parsed and built by pure functions.
 
 Browser -> server:
-    {"type": "hello", "token": "<random, 32-128 of [A-Za-z0-9_-]>", "last_seq": 0}   first frame
+    {"type": "hello", "token": "<random, 32-128 of [A-Za-z0-9_-]>", "last_seq": 0, "lang": "ja"}   first
+                                                       frame; lang (optional): the page's language
     {"type": "say", "id": "<client-made id, 8-64 of [A-Za-z0-9_-]>", "text": "..."}
     {"type": "ping"}
 Server -> browser:
-    {"type": "welcome", "last_seq": n}                 after hello; n is the newest line stored
+    {"type": "welcome", "last_seq": n, "lang": "en"}   after hello; n is the newest line stored, lang
+                                                       the conversation's language (absent: none yet)
     {"type": "line", "seq": n, "from": "bot"|"person", "messages": [{"text", "choices"}],
      "id": "<client id, person lines only>", "at": "<UTC ISO time>"}
     {"type": "ack", "id": "<client id>"}               the message is stored: it will not be lost
-    {"type": "error", "code": "...", "id": "..."}      e.g. "unavailable": not stored, send again
+    {"type": "error", "code": "...", "id": "..."}      e.g. "unavailable": not stored, send again;
+                                                       "slow-down" (with "retry_after" seconds):
+                                                       over the per-minute limit, send it then;
+                                                       without an id, "too-many-chats", "busy" or
+                                                       "too-many-sockets" just before a 4429 close
     {"type": "pong"}
 
 Like slack-bolt's adapters, nothing here touches aiohttp: the handler hands text in and out.
@@ -32,6 +38,8 @@ MAX_TEXT_CHARS = 1000
 BATCH = 5  # flow messages per mailbox line, as on LINE
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{32,128}")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+_LANG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})?")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON can carry a lone one; UTF-8 cannot
 
 
 class ProtocolError(ValueError):
@@ -46,6 +54,7 @@ class ProtocolError(ValueError):
 class Hello:
     token: str
     last_seq: int
+    lang: str | None = None  # the page's language; a new conversation greets in it
 
 
 @dataclass(frozen=True)
@@ -68,7 +77,7 @@ def parse(raw: str) -> Frame:
         raise ProtocolError("too-large")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise ProtocolError("not-json") from None
     if not isinstance(data, dict):
         raise ProtocolError("not-an-object")
@@ -79,7 +88,8 @@ def parse(raw: str) -> Frame:
             raise ProtocolError("bad-token")
         if not isinstance(last, int) or isinstance(last, bool) or last < 0:
             raise ProtocolError("bad-last-seq")
-        return Hello(token=token, last_seq=last)
+        lang = data.get("lang")  # a page's hint: an odd one is ignored, never refused
+        return Hello(token=token, last_seq=last, lang=lang if isinstance(lang, str) and _LANG.fullmatch(lang) else None)
     if kind == "say":
         client_id, text = data.get("id"), data.get("text")
         if not isinstance(client_id, str) or not _CLIENT_ID.fullmatch(client_id):
@@ -88,7 +98,7 @@ def parse(raw: str) -> Frame:
             raise ProtocolError("bad-text")
         if len(text) > MAX_TEXT_CHARS:
             raise ProtocolError("too-long")
-        return Say(id=client_id, text=text)
+        return Say(id=client_id, text=_SURROGATE.sub("\ufffd", text))
     if kind == "ping":
         return Ping()
     raise ProtocolError("unknown-type")
@@ -98,7 +108,7 @@ def client_id_of(raw: str) -> str | None:
     """The client id of a frame refused for its text, if it carries a well-formed one."""
     try:
         value = json.loads(raw).get("id")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     return value if isinstance(value, str) and _CLIENT_ID.fullmatch(value) else None
 
@@ -114,15 +124,16 @@ def start_event_id(pseudonym: str) -> str:
     return f"{pseudonym[:24]}.start"
 
 
-def to_inbound(pseudonym: str, say: Say | None, *, now: datetime) -> Inbound:
-    """A person's message (or, with `say` None, the opening of a new chat) as an Inbound.
+def to_inbound(pseudonym: str, say: Say | None, *, now: datetime, language: str | None = None) -> Inbound:
+    """A person's message (or, with `say` None, the opening of a new chat in the page's `language`)
+    as an Inbound.
 
     The address is the pseudonym itself: the web has no platform id to deliver to, and the
     sender finds the person's sockets by pseudonym.
     """
     if say is None:
         return Inbound(channel=CHANNEL, event_id=start_event_id(pseudonym), kind="follow", source="user",
-                       address=pseudonym, occurred_at=now)
+                       address=pseudonym, occurred_at=now, language=language)
     return Inbound(channel=CHANNEL, event_id=event_id(pseudonym, say.id), kind="message", source="user",
                    address=pseudonym, occurred_at=now, text=say.text)
 
@@ -144,16 +155,19 @@ def line_frame(seq: int, payload: bytes) -> str:
     return json.dumps({"type": "line", "seq": seq, **json.loads(payload)}, ensure_ascii=False)
 
 
-def welcome_frame(last_seq: int) -> str:
-    return json.dumps({"type": "welcome", "last_seq": last_seq})
+def welcome_frame(last_seq: int, language: str | None = None) -> str:
+    return json.dumps({"type": "welcome", "last_seq": last_seq, **({"lang": language} if language else {})})
 
 
 def ack_frame(client_id: str) -> str:
     return json.dumps({"type": "ack", "id": client_id})
 
 
-def error_frame(code: str, client_id: str | None = None) -> str:
-    return json.dumps({"type": "error", "code": code, **({"id": client_id} if client_id else {})})
+def error_frame(code: str, client_id: str | None = None, *, retry_after: float | None = None) -> str:
+    extra: dict[str, object] = {"id": client_id} if client_id else {}
+    if retry_after is not None:
+        extra["retry_after"] = round(retry_after)
+    return json.dumps({"type": "error", "code": code, **extra})
 
 
 PONG = json.dumps({"type": "pong"})

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from routing import Directory
 from storage.desk_users import DeskUsers
+from storage.presence import Presence
 
 from ..settings import Settings
 from ..web.mount import PAGE_HEADERS, STATIC
@@ -50,7 +51,10 @@ def routes(api: Callable[[web.Request], WebDeskApi]) -> list[web.AbstractRouteDe
         web.post("/desk/api/signin", call("sign_in")),
         web.post("/desk/api/signout", call("sign_out")),
         web.get("/desk/api/me", call("me")),
+        web.post("/desk/api/duty", call("duty")),
         web.get("/desk/api/cases", call("queue")),
+        web.get("/desk/api/history", call("history")),
+        web.get("/desk/api/history/{case_id}", call("closed_case")),
         web.get("/desk/api/cases/{case_id}", call("case_view")),
         web.post("/desk/api/cases/{case_id}/{action}", call("action")),
     ]
@@ -61,17 +65,22 @@ def on_embedded_defaults(settings: Settings) -> bool:
     return settings.database_url == defaults.database_url and settings.directory is None
 
 
-async def create_demo_user(users: DeskUsers, directory: Directory, *, now: datetime) -> tuple[str, str, str] | None:
-    """(partner id, name, password) of a new demo counselor at the first web-desk partner."""
+async def create_demo_user(users: DeskUsers, directory: Directory, *, now: datetime,
+                           presence: Presence | None = None) -> tuple[str, str, str] | None:
+    """(partner id, name, password) of a new demo counselor at the first web-desk partner, on
+    duty at once and with no end (so the demo connects at any hour before anyone signs in)."""
     org = next((o for o in directory.organizations if o.desk.web), None)
     if org is None:
         log.info("no partner with desk: {web: true} in the directory: no demo desk user")
         return None
     password = secrets.token_urlsafe(12)
-    await users.add(org.id, DEMO_NAME, password, now=now)
+    user = await users.add(org.id, DEMO_NAME, password, now=now)
+    if presence is not None:
+        await presence.start(f"web:{user.id}", org.id, front="web", now=now, until=None)
     print(
         "\n  web desk for counselors: /desk  (demo counselor created, shown only this once)\n"
         f"    organization: {org.id}\n    name: {DEMO_NAME}\n    password: {password}\n"
+        "    on duty now (the desk's switch turns it off)\n"
         "  more counselors: tsunagu desk add-user ORG NAME\n",
         file=sys.stderr, flush=True,
     )

@@ -12,26 +12,32 @@ whether it exists elsewhere or not, so ids reveal nothing.
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
 
+from routing import TOPICS
 from storage.cases import Card, Case
-from storage.desk_users import DeskUser, DeskUsers, SignInLimited, csrf_ok, csrf_token
+from storage.desk_users import DeskUser, DeskUserError, DeskUsers, SignInLimited, csrf_ok, csrf_token
 
 from ..desk import FOLLOWUP_DAYS, OUTCOMES, ActionResult, Actor, Desk, has_desk
+from ..desk.duty import WEB_DUTY_IDLE, DutyState
 from ..desk.summary import summarize
 from ..desk.texts import OUTCOMES as OUTCOME_LABELS
+from ..web.limits import address_key, origin_of
 from .texts import TEXTS as T
 
 COOKIE = "tsunagu_desk"
 MAX_TEXT = 4000
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_HANDLE = re.compile(r"^[^<>\x00-\x1f]{1,20}$")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # JSON can carry a lone one; UTF-8 cannot
 _NOT_FOUND = ("not_found", T["not_found"])
 _SIGNED_OUT = ("signed_out", T["signed_out"])
 # A refusal the desk gives, as an HTTP status.
@@ -43,13 +49,20 @@ def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": code, "message": message}, status=status)
 
 
+def _duty(state: DutyState) -> dict[str, Any]:
+    return {"on": state.on, "since": state.since.isoformat() if state.since else None,
+            "until": state.until.isoformat() if state.until else None}
 
 
 class WebDeskApi:
-    def __init__(self, *, desk: Desk, users: DeskUsers, clock: Callable[[], datetime]) -> None:
+    def __init__(self, *, desk: Desk, users: DeskUsers, clock: Callable[[], datetime],
+                 public_url: str | None = None) -> None:
         self.desk = desk
         self.users = users
         self.clock = clock
+        # Behind a proxy the request says http and the proxy's own host: the origin browsers see
+        # is TSUNAGU_PUBLIC_URL's, and its cookie must be Secure when that is https.
+        self.public_origin = origin_of(public_url) if public_url else None
 
     def actor(self, user: DeskUser) -> Actor:
         """The signed-in counselor as the desk sees them (a supervisor if the directory says so)."""
@@ -64,12 +77,11 @@ class WebDeskApi:
         user = await self.users.session(token, now=self.clock())
         return (user, token) if user and token else None
 
-    @staticmethod
-    def _same_origin(request: web.Request) -> bool:
+    def _same_origin(self, request: web.Request) -> bool:
         origin = request.headers.get("Origin")
         if origin is None or origin == "null":
             return origin is None
-        return origin == f"{request.scheme}://{request.host}"
+        return origin_of(origin) == (self.public_origin or origin_of(f"{request.scheme}://{request.host}"))
 
     async def _post_guard(self, request: web.Request) -> tuple[DeskUser, str] | web.Response:
         signed = await self._user(request)
@@ -87,27 +99,36 @@ class WebDeskApi:
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _me(self, user: DeskUser, token: str) -> dict[str, Any]:
+    async def _me(self, user: DeskUser, token: str) -> dict[str, Any]:
         org = self.desk.directory.get(user.org_id)
+        duty = await self.desk.duty_state(self.actor(user), self.clock())
         return {"name": user.name, "org": user.org_id, "org_name": org.name if org else user.org_id,
-                "org_name_en": org.name_en if org else None, "csrf": csrf_token(token)}
+                "org_name_en": org.name_en if org else None, "csrf": csrf_token(token), "duty": _duty(duty)}
 
     async def sign_in(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json" or not self._same_origin(request):
             return _error(403, "csrf", T["csrf"])
         body = await self._json(request)
-        org, name, password = (str(body.get(k) or "") for k in ("org", "name", "password"))
-        if not org or not name or not password or max(len(org), len(name), len(password)) > 200:
-            return _error(400, "missing", T["missing"])
+        fields = [body.get(k) for k in ("org", "name", "password")]
+        if not all(isinstance(f, str) and f and not _SURROGATE.search(f) for f in fields):
+            return _error(400, "missing", T["missing"])  # (a lone surrogate can be in no account)
+        org, name, password = (str(f) for f in fields)
         try:
-            result = await self.users.sign_in(org, name, password, address=request.remote or "-", now=self.clock())
-        except SignInLimited:
-            return _error(429, "limited", T["limited"])
+            result = await self.users.sign_in(org, name, password, address=address_key(request.remote),
+                                              now=self.clock())
+        except DeskUserError:
+            return _error(400, "too_long", T["too_long"])
+        except SignInLimited as exc:
+            seconds = max(1, math.ceil(exc.retry_after))
+            response = _error(429, "limited", T["limited"].format(seconds=seconds))
+            response.headers["Retry-After"] = str(seconds)
+            return response
         if result is None:
             return _error(401, "wrong", T["wrong"])
         user, token = result
-        response = web.json_response(self._me(user, token))
-        response.set_cookie(COOKIE, token, path="/desk", httponly=True, samesite="Strict", secure=request.secure,
+        response = web.json_response(await self._me(user, token))
+        response.set_cookie(COOKIE, token, path="/desk", httponly=True, samesite="Strict",
+                            secure=request.secure or (self.public_origin or "").startswith("https://"),
                             max_age=int(self.users.session_ttl.total_seconds()))
         return response
 
@@ -115,6 +136,7 @@ class WebDeskApi:
         signed = await self._post_guard(request)
         if isinstance(signed, web.Response):
             return signed
+        await self.desk.go_off_duty(self.actor(signed[0]), now=self.clock())  # signing out ends duty
         await self.users.sign_out(signed[1])
         response = web.json_response({"ok": True})
         response.del_cookie(COOKIE, path="/desk")
@@ -124,7 +146,23 @@ class WebDeskApi:
         signed = await self._user(request)
         if signed is None:
             return _error(401, *_SIGNED_OUT)
-        return web.json_response(self._me(*signed))
+        return web.json_response(await self._me(*signed))
+
+    async def duty(self, request: web.Request) -> web.Response:
+        """The on-duty switch: {"on": true} or {"on": false}. A web duty lasts while the desk's page
+        is open (each poll of the queue keeps it for WEB_DUTY_IDLE more)."""
+        signed = await self._post_guard(request)
+        if isinstance(signed, web.Response):
+            return signed
+        on = (await self._json(request)).get("on")
+        if not isinstance(on, bool):
+            return _error(400, "duty", T["duty"])
+        actor, now = self.actor(signed[0]), self.clock()
+        if on:
+            state = await self.desk.go_on_duty(actor, now=now, until=now + WEB_DUTY_IDLE)
+        else:
+            state = await self.desk.go_off_duty(actor, now=now)
+        return web.json_response({"duty": _duty(state)})
 
     # -- the queue and a case ------------------------------------------------------------------------
 
@@ -135,16 +173,71 @@ class WebDeskApi:
         data["id"] = data.pop("case_id")
         data["answers"] = [list(pair) for pair in s.answers]
         data["risk_words"] = list(s.risk_words)
+        data["closed_at"] = case.closed_at.isoformat() if case.closed_at else None
+        data["outcome"] = OUTCOME_LABELS.get(case.outcome or "", case.outcome)
         return data
 
     async def queue(self, request: web.Request) -> web.Response:
+        """The partner's waiting and active cases; `last_person_id` per case lets the page notice
+        that a case arrived or that a person wrote."""
         signed = await self._user(request)
         if signed is None:
             return _error(401, *_SIGNED_OUT)
         now = self.clock()
-        waiting, active = await self.desk.open_cases(self.actor(signed[0]), now)
-        return web.json_response({"queued": [self._summary(c, k, now) for k, c in waiting],
-                                  "active": [self._summary(c, k, now) for k, c in active]})
+        actor = self.actor(signed[0])
+        duty = await self.desk.keep_on_duty(actor, now=now)  # the page is open: duty goes on
+        waiting, active = await self.desk.open_cases(actor, now)
+        last = await self.desk.last_person_message_ids([c.id for _, c in (*waiting, *active)])
+
+        def listed(card: Card, case: Case) -> dict[str, Any]:
+            return {**self._summary(case, card, now), "last_person_id": last.get(case.id, 0)}
+
+        return web.json_response({"queued": [listed(k, c) for k, c in waiting],
+                                  "active": [listed(k, c) for k, c in active], "duty": _duty(duty)})
+
+    async def history(self, request: web.Request) -> web.Response:
+        """The partner's closed cases (while the retention period keeps them), found by handle,
+        topic and the days they closed: ?handle=K7-3F&topic=dv&from=2026-01-01&to=2026-01-31."""
+        signed = await self._user(request)
+        if signed is None:
+            return _error(401, *_SIGNED_OUT)
+        query = request.query
+        handle = query.get("handle", "").strip()
+        topic = query.get("topic", "").strip()
+        if handle and not _HANDLE.match(handle):
+            return _error(400, "handle", T["handle"])
+        if topic and topic not in TOPICS:
+            return _error(400, "topic", T["topic"])
+        try:
+            days = [date.fromisoformat(query[k]) if query.get(k) else None for k in ("from", "to")]
+        except ValueError:
+            return _error(400, "date", T["date"])
+        now = self.clock()
+        found = await self.desk.history(self.actor(signed[0]), now=now, handle=handle or None, topic=topic or None,
+                                        day_from=days[0], day_to=days[1])
+        return web.json_response({
+            "cases": [self._summary(c, k, now) for k, c in found],
+            "topics": [{"id": t, "label": f"{ja} / {en}"} for t, (ja, en) in TOPICS.items()],
+        })
+
+    async def closed_case(self, request: web.Request) -> web.Response:
+        """One case of the partner's history, to read (nothing can be done to it any more)."""
+        signed = await self._user(request)
+        if signed is None:
+            return _error(401, *_SIGNED_OUT)
+        actor = self.actor(signed[0])
+        try:
+            case_id = int(request.match_info["case_id"])
+        except ValueError:
+            return _error(404, *_NOT_FOUND)
+        now = self.clock()
+        card = await self.desk.closed_card(actor, case_id, now=now)
+        view = await self.desk.view(actor, card.id) if card else None
+        if view is None:
+            return _error(404, *_NOT_FOUND)
+        messages = [{"id": m.id, "from": m.direction, "text": m.text, "at": m.created_at.isoformat()}
+                    for m in view.messages]
+        return web.json_response({"case": self._summary(view.case, view.card, now), "messages": messages})
 
     async def _card(self, request: web.Request, actor: Actor) -> Card | None:
         """The actor's partner's open card of the case in the URL."""
@@ -186,7 +279,7 @@ class WebDeskApi:
         kind = request.match_info["action"]
         result: ActionResult
         if kind in ("say", "note"):
-            text = str(body.get("text") or "").strip()
+            text = _SURROGATE.sub("\ufffd", str(body.get("text") or "")).strip()
             if not text or len(text) > MAX_TEXT:
                 return _error(400, "text", T["text"].format(max=MAX_TEXT))
             client_id = str(body.get("id") or "")

@@ -1,8 +1,11 @@
-"""The outbox pump: delivers what the dispatcher committed, per person in order, retrying with backoff.
+"""The outbox pump: delivers what the work side committed, per person in order, retrying with backoff.
 
+Rows are claimed from the database with a lease (Store.claim_outbox), so any number of pumps in
+any number of processes share the outbox: each row is taken by one, a person's rows go one after
+another, and the rows of a pump that died are taken by another once its lease has run out.
 Nothing is dropped while a platform is down: a row stays pending, its next attempt pushed back
-(exponential, capped, with jitter, or the platform's Retry-After), until the platform takes it
-or refuses it for good (a 4xx other than 429).
+(exponential, capped, with jitter, or the platform's Retry-After), until the platform takes it or
+refuses it for good (a 4xx other than 429).
 """
 
 from __future__ import annotations
@@ -11,14 +14,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from storage import OutboxItem, Store
 
 from ..metrics import Metrics
 from .sending import ChannelSender, Refused, Retry, Sent, backoff
+from .wake import Bus
 
 log = logging.getLogger(__name__)
+
+# Longer than any one delivery may take (the LINE and Slack clients give up after 10 s), and
+# short enough that a row whose sender died is retried while its reply token is still fresh
+# (LINE's tokens last about a minute), so that the rule in bot/line/sender.py can apply.
+LEASE = timedelta(seconds=30)
 
 
 class OutboxPump:
@@ -29,79 +38,94 @@ class OutboxPump:
         senders: Mapping[str, ChannelSender],
         metrics: Metrics,
         clock: Callable[[], datetime],
+        bus: Bus,
         poll_seconds: float = 1.0,
+        concurrency: int = 64,
+        lease: timedelta = LEASE,
     ) -> None:
         self.store = store
         self.senders = senders
         self.metrics = metrics
         self.clock = clock
+        self.bus = bus
         self.poll_seconds = poll_seconds
-        self._wake = asyncio.Event()
-        self._inflight: dict[int, asyncio.Task[None]] = {}
-        self._pass = 0  # numbers the due_outbox reads
-        self._ended: dict[int, int] = {}  # row id -> the read pass under way when its delivery ended
+        self.concurrency = concurrency
+        self.lease = lease
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._claiming = False
+        self._claimed = asyncio.Event()
+        self._claimed.set()
 
     def wake(self) -> None:
-        self._wake.set()
+        self.bus.notify("outbox")
 
     async def run(self) -> None:
-        """Start a delivery for each due row as soon as it is due, without waiting for others.
-
-        A row stays pending until its delivery ends, and `due_outbox` only offers a person's
-        oldest pending row, so a person's messages still go out one after another.
-        """
-        while True:
-            self._wake.clear()
-            try:
-                self._pass += 1
-                started = self.start_due(await self.store.due_outbox(self.clock()), seen_in=self._pass)
-            except Exception as exc:  # the database may be briefly unavailable; try again soon
-                log.error("outbox pass failed: %s", type(exc).__name__)
-                started = 0
-            if started:
+        """Claim due rows while there are free delivery slots; start each delivery at once."""
+        while not self._stopping:
+            free = self.concurrency - len(self._inflight)
+            started = 0
+            if free > 0:
+                self._claiming = True
+                self._claimed.clear()
+                try:
+                    items = await self.store.claim_outbox(self.clock(), limit=free, lease=self.lease)
+                    if self._stopping:  # close() came while claiming: nothing new starts
+                        await self._hand_back(items)
+                    else:
+                        started = self.start(items)
+                except Exception as exc:  # the database may be briefly unavailable; try again soon
+                    log.error("outbox claim failed: %s", type(exc).__name__)
+                finally:
+                    self._claiming = False
+                    self._claimed.set()
+            if started and len(self._inflight) < self.concurrency:
                 continue  # more may be waiting behind what was just taken
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
-            # arrives as the wake fires, and then shutdown never ends.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    await self._wake.wait()
+            await self.bus.wait("outbox", self.poll_seconds)
 
-    def start_due(self, items: list[OutboxItem], *, seen_in: int) -> int:
-        """Start deliveries for rows read by pass `seen_in`, except rows in flight and rows whose
-        delivery ended while that read was under way (it may have read them before their new
-        status was committed: sending them again would give the person the message twice)."""
-        self._ended = {i: p for i, p in self._ended.items() if p >= seen_in}
-        fresh = [item for item in items if item.id not in self._inflight and item.id not in self._ended]
-        for item in fresh:
-            self._inflight[item.id] = asyncio.create_task(self._deliver_then_release(item))
-        return len(fresh)
+    def start(self, items: list[OutboxItem]) -> int:
+        for item in items:
+            task = asyncio.create_task(self._deliver_then_release(item))
+            self._inflight.add(task)
+            task.add_done_callback(self._inflight.discard)
+        return len(items)
 
     async def _deliver_then_release(self, item: OutboxItem) -> None:
         try:
             await self._deliver(item)
-        except Exception as exc:  # bookkeeping failed; the row stays pending and is tried again
+        except Exception as exc:  # bookkeeping failed; the lease runs out and the row is tried again
             log.error("outbox %s delivery bookkeeping failed: %s", item.id, type(exc).__name__)
         finally:
-            del self._inflight[item.id]
-            self._ended[item.id] = self._pass  # reads from this pass on may be older than the mark
-            self.wake()  # the person's next message may be due now
+            self.bus.notify("outbox", local=True)  # the person's next message may be due now
 
     @property
     def busy(self) -> bool:
-        """True while a delivery is in flight (tests wait for it to end)."""
-        return bool(self._inflight)
+        """True while rows are being claimed or delivered (tests wait for it to end)."""
+        return self._claiming or bool(self._inflight)
 
-    async def close(self) -> None:
-        for task in list(self._inflight.values()):
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop claiming; let deliveries in flight end within `grace` seconds, then cancel the
+        rest (their leases run out and another pump, or the next start, delivers them)."""
+        self._stopping = True
+        self.bus.notify("outbox", local=True)
+        with contextlib.suppress(TimeoutError):  # a claim in progress ends by handing its rows back
+            await asyncio.wait_for(self._claimed.wait(), timeout=max(grace, 1.0))
+        if self._inflight and grace > 0:
+            await asyncio.wait(set(self._inflight), timeout=grace)
+        for task in list(self._inflight):
             task.cancel()
-        await asyncio.gather(*self._inflight.values(), return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await asyncio.gather(*self._inflight, return_exceptions=True)
+
+    async def _hand_back(self, items: list[OutboxItem]) -> None:
+        for item in items:
+            await self.store.hand_back(item)
 
     async def _deliver(self, item: OutboxItem) -> None:
         sender = self.senders.get(item.channel)
         if sender is None:
-            await self.store.mark_retry(
-                item.id, next_attempt_at=self.clock() + backoff(item.attempts), error="channel-not-mounted"
-            )
+            await self.store.mark_retry(item, next_attempt_at=self.clock() + backoff(item.attempts),
+                                        error="channel-not-mounted")
             return
         address = await self.store.address_of(item.pseudonym)
         try:
@@ -110,15 +134,14 @@ class OutboxPump:
             result = Retry(type(exc).__name__)
         now = self.clock()
         if isinstance(result, Sent):
-            await self.store.mark_sent(item.id, now=now)
+            await self.store.mark_sent(item, now=now)
             self.metrics.replies_sent.labels(item.channel, result.method).inc()
             return
         self.metrics.send_failures.labels(item.channel, result.reason).inc()
         if isinstance(result, Refused):
             log.warning("outbox %s refused by %s: %s", item.id, item.channel, result.reason)
-            await self.store.mark_undeliverable(item.id, now=now, error=result.reason)
+            await self.store.mark_undeliverable(item, now=now, error=result.reason)
             return
         delay = result.after if result.after is not None else backoff(item.attempts)
-        await self.store.mark_retry(
-            item.id, next_attempt_at=now + delay, error=result.reason, reply_token_spent=result.reply_token_spent
-        )
+        await self.store.mark_retry(item, next_attempt_at=now + delay, error=result.reason,
+                                    reply_token_spent=result.reply_token_spent)

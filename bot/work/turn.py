@@ -1,16 +1,16 @@
 """One event of one person, from their stored session to the new one and what to send.
 
 `Conversation` runs the pure engine during the intake and passes the person to the desk (its
-port) after it. The session, the outgoing messages and the inbox event's done mark of one event
-are written in one transaction (`Store.commit_turn`); its optimistic version check raises
-`ConcurrentUpdate` when another process changed the session first, and the dispatcher runs the
-event again on the fresh state.
+port) after it. It works inside a claimed batch (storage/work.py): the session was loaded (and
+locked) with the claim, and the new state, the outgoing messages, the inbox event's done mark and
+whatever the desk decides (a case opened at the end of the intake, a relayed message) are all
+written in the batch's one transaction — so a worker killed mid-batch leaves nothing half-done.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,8 @@ from flows import Flow, FlowError, Session, engine
 from flows.engine import Handoff, Input, Turn
 from flows.messages import Message
 from flows.versions import FlowVersions, UnknownVersion
-from storage import InboxItem, Store, StoredSession
+from storage import InboxItem, StoredSession
+from storage.work import Claimed
 
 from .. import texts
 from ..clock import Clock
@@ -33,59 +34,56 @@ INTAKE = "intake"
 
 
 class Conversation:
-    def __init__(self, *, store: Store, flows: FlowVersions, desk: DeskPort, clock: Clock,
-                 channels: Mapping[str, ChannelSpec], wake_sender: Callable[[], None]) -> None:
-        self.store = store
+    def __init__(self, *, flows: FlowVersions, clock: Clock, channels: Mapping[str, ChannelSpec]) -> None:
         self.flows = flows
-        self.desk = desk
         self.clock = clock
         self.channels = channels
-        self.wake_sender = wake_sender
 
     # -- a person's event ------------------------------------------------------------------------
 
-    async def person(self, pseudonym: str, inbound: Inbound, item: InboxItem) -> str:
+    async def person(self, work: Claimed, desk: DeskPort, pseudonym: str, inbound: Inbound,
+                     item: InboxItem) -> str:
         now = self.clock()
-        stored = await self.store.load_session(pseudonym)
+        stored = work.session(pseudonym)
         session = self._session_of(stored)
-        version = stored.version if stored else None
 
         if inbound.kind == "unfollow":
             if stored is None:
-                await self.store.mark_event_done(item.id, now=now)
+                work.done(item.id, now=now)
                 return "unfollow"
             if session is not None and session.status == "handoff":
                 # The person blocked the account: the desk ends the case and tells the counselor,
                 # who would otherwise go on writing to someone who can no longer read it.
-                await self.desk.from_person(
+                await desk.from_person(
                     pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=None,
                     media=None, command="stop", language=session.language, now=now)
-            await self._commit(pseudonym, version, None, None, (), inbound, item, now)
+            self._commit(work, pseudonym, None, None, (), inbound, item, now)
             return "unfollow"
         if inbound.kind not in ("message", "follow"):
-            await self.store.mark_event_done(item.id, now=now)
+            work.done(item.id, now=now)
             return "ignored"
 
         flow = self._flow_of(session) if session is not None and session.status in ("active", "handoff") else None
         if inbound.kind == "follow" or flow is None or session is None:
-            turn = await self._start(pseudonym, inbound, None, now)
+            turn = await self._start(work, pseudonym, inbound, inbound.language, now)
         elif session.status == "handoff":
-            with_desk = await self._with_desk(pseudonym, flow, session, inbound, item, now)
+            with_desk = await self._with_desk(desk, pseudonym, flow, session, inbound, item, now)
             # None: the desk let go of this person, and this message starts a new intake
-            turn = with_desk or await self._start(pseudonym, inbound, session.language, now)
+            turn = with_desk or await self._start(work, pseudonym, inbound, session.language, now)
         else:
             turn = engine.resume(flow, session, Input(text=inbound.text, media=inbound.media), now=now)
-            turn = await self._screened(pseudonym, inbound, turn, now)
+            turn = await self._screened(desk, pseudonym, inbound, turn, now)
 
-        await self._commit(pseudonym, version, *_kept(turn), turn.messages, inbound, item, now)
+        self._commit(work, pseudonym, *_kept(turn), turn.messages, inbound, item, now)
         for effect in turn.effects:
-            if isinstance(effect, Handoff):
-                await self.desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
+            if isinstance(effect, Handoff):  # in the same transaction as the turn that announces it
+                await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
         return "answered"
 
-    async def _start(self, pseudonym: str, inbound: Inbound, language: str | None, now: datetime) -> Turn:
-        await self.store.remember_address(channel=inbound.channel, pseudonym=pseudonym,
-                                          platform_user_id=inbound.address, now=now)
+    async def _start(self, work: Claimed, pseudonym: str, inbound: Inbound, language: str | None,
+                     now: datetime) -> Turn:
+        await work.remember_address(channel=inbound.channel, pseudonym=pseudonym,
+                                    platform_user_id=inbound.address, now=now)
         return engine.start(self.flows.current(INTAKE), now=now, language=language)
 
     def _flow_of(self, session: Session) -> Flow | None:
@@ -107,11 +105,11 @@ class Conversation:
             log.warning("stored session not readable (%s); starting over", exc)
             return None
 
-    async def _with_desk(self, pseudonym: str, flow: Flow, session: Session, inbound: Inbound, item: InboxItem,
-                         now: datetime) -> Turn | None:
+    async def _with_desk(self, desk: DeskPort, pseudonym: str, flow: Flow, session: Session, inbound: Inbound,
+                         item: InboxItem, now: datetime) -> Turn | None:
         """After the intake: the desk answers (relay, queue position); the global commands stay."""
         command = engine.command_for(flow, inbound.text)
-        reply = await self.desk.from_person(
+        reply = await desk.from_person(
             pseudonym=pseudonym, channel=inbound.channel, source_key=f"inbox:{item.id}", text=inbound.text,
             media=inbound.media, command=command, language=session.language, now=now)
         if command in ("stop", "restart") or reply is None:
@@ -121,15 +119,13 @@ class Conversation:
         after = session.ended("completed") if reply.after == "end" else session
         return Turn(session=after, messages=reply.messages, effects=())
 
-    async def _screened(self, pseudonym: str, inbound: Inbound, turn: Turn, now: datetime) -> Turn:
+    async def _screened(self, desk: DeskPort, pseudonym: str, inbound: Inbound, turn: Turn, now: datetime) -> Turn:
         """Risk words during the intake: the desk may add the emergency lines to this turn."""
         if not inbound.text:
             return turn
-        extra = await self.desk.screen(pseudonym=pseudonym, channel=inbound.channel, text=inbound.text,
+        extra = await desk.screen(pseudonym=pseudonym, channel=inbound.channel, text=inbound.text,
                                        language=turn.session.language, now=now)
-        if not extra:
-            return turn
-        return Turn(session=turn.session, messages=(*turn.messages, *extra), effects=turn.effects)
+        return engine.with_notice(turn, extra)  # the question and its buttons stay last
 
     @staticmethod
     def _while_waiting(flow: Flow, session: Session, inbound: Inbound, now: datetime) -> Turn:
@@ -144,25 +140,25 @@ class Conversation:
 
     # -- groups and time ---------------------------------------------------------------------------
 
-    async def group(self, pseudonym: str, inbound: Inbound, item: InboxItem) -> str:
+    async def group(self, work: Claimed, pseudonym: str, inbound: Inbound, item: InboxItem) -> str:
         """Groups and rooms: one short line now and then, nothing else; nothing about them is kept."""
         now = self.clock()
-        stored = await self.store.load_session(pseudonym)
+        stored = work.session(pseudonym)
         last = stored.state.get("group_notice_at") if stored else None
         if inbound.kind not in ("message", "join") or (
             last and now - datetime.fromisoformat(last) < GROUP_NOTICE_EVERY
         ):
-            await self.store.mark_event_done(item.id, now=now)
+            work.done(item.id, now=now)
             return "ignored"
         messages = (Message(texts.text("group_only_one_to_one", None)),)
         state = {"group_notice_at": now.isoformat()}
-        await self._commit(pseudonym, stored.version if stored else None, state, None, messages, inbound, item, now)
+        self._commit(work, pseudonym, state, None, messages, inbound, item, now)
         return "group"
 
-    async def tick(self, pseudonym: str) -> str:
+    async def tick(self, work: Claimed, pseudonym: str) -> str:
         """Time passed for an active session: a reminder or the end, as the flow says."""
         now = self.clock()
-        stored = await self.store.load_session(pseudonym)
+        stored = work.session(pseudonym)
         session = self._session_of(stored)
         if stored is None or session is None or session.status != "active":
             return "tick"
@@ -172,25 +168,19 @@ class Conversation:
         turn = engine.tick(flow, session, now=now)
         if not turn.messages and turn.session == session:
             return "tick"
-        await self._commit(pseudonym, stored.version, *_kept(turn), turn.messages, None, None, now)
+        channel = await work.channel_of(pseudonym) or "line"
+        self._commit(work, pseudonym, *_kept(turn), turn.messages, None, None, now, channel=channel)
         return "tick"
 
     # -- writing -------------------------------------------------------------------------------------
 
-    async def _commit(self, pseudonym: str, version: int | None, state: dict[str, Any] | None,
-                      wake_at: datetime | None, messages: Sequence[Message], inbound: Inbound | None,
-                      item: InboxItem | None, now: datetime) -> None:
-        channel = inbound.channel if inbound else await self._channel_of(pseudonym)
-        await self.store.commit_turn(
-            pseudonym=pseudonym, expected_version=version, state=state, wake_at=wake_at,
-            outgoing=outgoing_rows(channel, messages, inbound, channels=self.channels),
-            inbox_id=item.id if item else None, now=now)
-        if messages:
-            self.wake_sender()
-
-    async def _channel_of(self, pseudonym: str) -> str:
-        address = await self.store.address_of(pseudonym)
-        return address[0] if address else "line"
+    def _commit(self, work: Claimed, pseudonym: str, state: dict[str, Any] | None, wake_at: datetime | None,
+                messages: Sequence[Message], inbound: Inbound | None, item: InboxItem | None, now: datetime,
+                *, channel: str | None = None) -> None:
+        channel = channel or (inbound.channel if inbound else "line")
+        work.commit_turn(pseudonym=pseudonym, state=state, wake_at=wake_at,
+                         outgoing=outgoing_rows(channel, messages, inbound, channels=self.channels),
+                         inbox_id=item.id if item else None, now=now)
 
 
 def _kept(turn: Turn) -> tuple[dict[str, Any] | None, datetime | None]:

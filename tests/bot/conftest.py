@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
@@ -19,8 +18,11 @@ from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import START, Clock
 from tests.fakes.line_api import FakeLine
+from tests.settle import settle
 
 SECRET = "test-channel-secret"
+METRICS_TOKEN = "test-metrics-token"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 _ids = itertools.count(1)
@@ -87,21 +89,7 @@ class Service:
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every event is processed and every due outbox row is delivered."""
-        app = self.client.server.app
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            await app[SERVICES].dispatcher.join()
-            store = app[SERVICES].store
-            pump = app[SERVICES].pump
-            if (
-                (await store.counts())["inbox_pending"] == 0
-                and not pump.busy
-                and not await store.due_outbox(self.clock())
-            ):
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"not settled: {await app[SERVICES].store.counts()}")
+        await settle(self.client.server.app[SERVICES], self.clock, timeout=timeout)
 
 
 def settings_for(tmp_path: Path, line_url: str, **overrides: object) -> Settings:
@@ -111,6 +99,7 @@ def settings_for(tmp_path: Path, line_url: str, **overrides: object) -> Settings
         line_channel_secret=SECRET,
         line_channel_access_token="test-access-token",
         line_api_base_url=line_url,
+        metrics_token=METRICS_TOKEN,
         sender_poll_seconds=0.05,
         timer_poll_seconds=0.05,
     )

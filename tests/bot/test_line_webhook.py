@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.app import SERVICES
-from tests.bot.conftest import START, body, event, sign
+from tests.bot.conftest import METRICS_AUTH, START, body, event, sign
 
 
 async def _stored(service) -> int:
@@ -154,8 +154,12 @@ async def test_healthz_and_metrics(service):
     await service.post(body(event()), signature="bad")
     await service.settle()
     health = await service.client.get("/healthz")
-    assert health.status == 200 and (await health.json())["status"] == "ok"
-    text = await (await service.client.get("/metrics")).text()
+    assert health.status == 200 and await health.json() == {"status": "ok"}  # nothing more in public
+    assert (await service.client.get("/metrics")).status == 401
+    assert (await service.client.get("/healthz/details")).status == 401
+    details = await (await service.client.get("/healthz/details", headers=METRICS_AUTH)).json()
+    assert details["status"] == "ok" and details["counts"]["inbox_total"] == 1
+    text = await (await service.client.get("/metrics", headers=METRICS_AUTH)).text()
     assert 'tsunagu_events_received_total{channel="line"} 1.0' in text
     assert 'tsunagu_events_rejected_total{channel="line",reason="bad-signature"} 1.0' in text
     assert 'tsunagu_replies_sent_total{channel="line",method="reply"} 1.0' in text

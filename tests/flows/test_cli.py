@@ -98,7 +98,7 @@ def test_graph(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
     if fmt == "mermaid":
         assert out.startswith("flowchart TD\n")
         assert '  s_danger -- "はい (urgent)" --> s_danger_help' in out
-        assert "  class s_connect handoff" in out and "  class s_declined finish" in out
+        assert "  class s_danger_help,s_connect handoff" in out and "  class s_declined finish" in out
     else:
         assert out.startswith('digraph "intake" {')
         assert '"terms" -> "declined" [label="いいえ"];' in out

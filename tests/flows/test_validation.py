@@ -165,7 +165,9 @@ def test_unknown_schema_version() -> None:
 
 def test_invalid_yaml_points_at_the_place() -> None:
     err = only_error(MINI.replace("    kind: say\n", "    kind: say\n   text: x\n"))
-    assert err.line in (15, 16) and "not valid YAML" in err.message
+    assert (err.line, err.column) == (15, 4)
+    assert err.message.startswith("this line is indented less than the one above (column 4, line 14 starts at "
+                                  "column 5)"), err.message
 
 
 def test_last_step_that_does_not_finish() -> None:
@@ -204,3 +206,56 @@ def test_more_than_five_messages_in_one_reply_is_a_warning() -> None:
     flow = parse_flow(MINI.replace("  - id: color\n", says + "  - id: color\n"), source="f.yaml")
     [warning] = flow.warnings
     assert warning.step == "hello" and "up to 7 messages are sent at once" in warning.message
+
+
+def test_a_typo_in_a_target_is_the_only_problem_reported() -> None:
+    # It used to come after "can never reach an end … goes round forever" and 17 cascade warnings
+    # about the steps reached only through the misspelt link.
+    from flows.loader import bundled_path
+
+    text = bundled_path().read_text(encoding="utf-8").replace("next: age_band", "next: age_bnd")
+    found = problems(text)
+    assert [p.message for p in found] == [
+        "'next:' goes to 'age_bnd', but there is no step with that id (did you mean 'age_band'?)"]
+
+
+SYNONYMS = MINI.replace(
+    "      - {value: red, label: {ja: 赤, en: Red}}\n",
+    "      - {value: red, label: {ja: 赤, en: Red}, synonyms: [あか, レッド], patterns: [赤い, 真っ赤]}\n",
+).replace(
+    "      - {value: blue, label: {ja: 青, en: Blue}}\n",
+    "      - {value: blue, label: {ja: 青, en: Blue}, synonyms: [あお]}\n",
+)
+
+
+def test_synonyms_and_patterns_are_read() -> None:
+    flow = mini(SYNONYMS)
+    red = flow.step("color").choices[0]
+    assert red.synonyms == ("あか", "レッド") and red.patterns == ("赤い", "真っ赤")
+
+
+def test_a_synonym_that_names_two_choices_is_reported() -> None:
+    err = only_error(SYNONYMS.replace("synonyms: [あお]", "synonyms: [あお, アカ]"))
+    assert err.step == "color" and err.line == 22
+    assert err.message.startswith("'アカ' names both the choice 'red' and the choice 'blue'")
+    # a label of one choice given as a synonym of another, after width and kana folding
+    err = only_error(SYNONYMS.replace("synonyms: [あお]", "synonyms: [ｱｶ]"))
+    assert "names both the choice 'red' and the choice 'blue'" in err.message
+
+
+def test_bad_patterns_ranges_and_synonyms() -> None:
+    assert "is not a valid regular expression" in only_error(SYNONYMS.replace("[赤い, 真っ赤]", "[赤(い]")).message
+    assert "matches any answer at all" in only_error(SYNONYMS.replace("[赤い, 真っ赤]", "[\".*\"]")).message
+    assert "must be a list of words" in only_error(SYNONYMS.replace("synonyms: [あお]", "synonyms: {a: b}")).message
+    err = only_error(SYNONYMS.replace("synonyms: [あお]", "range: [10, 5]"))
+    assert err.message.startswith("'range:' must be two whole numbers, lowest first")
+    overlap = SYNONYMS.replace("synonyms: [あお]", "range: [10, 20]").replace(
+        "patterns: [赤い, 真っ赤]", "range: [0, 10]")
+    err = only_error(overlap)
+    assert err.message.startswith("the range [10, 20] of the choice 'blue' overlaps the range [0, 10] of the "
+                                  "choice 'red'")
+
+
+def test_a_synonym_that_is_a_stop_word_is_reported() -> None:
+    err = only_error(SYNONYMS.replace("synonyms: [あお]", "synonyms: [やめる]"))
+    assert "global command 'stop'" in err.message

@@ -29,8 +29,8 @@ def test_check_lists_every_problem_and_exits_1(tmp_path, capsys):
     assert bot.cli.main(["routing", "check", str(bad)]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
-        f"{bad}:4: organizations[0].topics[0]: unknown topic id \"dvv\" (did you mean 'dv'?)",
-        f'{bad}:10: organizations[0].timezone: unknown time zone "Mars/Base" (use an IANA name such as Asia/Tokyo or Europe/London)',
+        f"{bad}:4:14: organizations[0].topics[0]: unknown topic id \"dvv\" (did you mean 'dv'?)",
+        f'{bad}:10:15: organizations[0].timezone: unknown time zone "Mars/Base" (use an IANA name such as Asia/Tokyo or Europe/London)',
     ]
 
 

@@ -76,20 +76,20 @@ def test_to_equal_to_from_names_file_line_and_field():
         "organizations:\n" + org_yaml("a") + org_yaml("b", hours='\n      - {days: [mon], from: "18:00", to: "18:00"}')
     )
     assert problems(text) == [
-        "dir.yaml:18: organizations[1].hours[0].to: 'to' equals 'from' (\"18:00\"); "
+        "dir.yaml:18:42: organizations[1].hours[0].to: 'to' equals 'from' (\"18:00\"); "
         'for a whole day write from "00:00" to "24:00"'
     ]
 
 
 def test_unknown_topic_with_suggestion():
     (msg,) = one_org(topics="[loneliness, suicde]")
-    assert msg.startswith("dir.yaml:4: organizations[0].topics[1]: unknown topic id \"suicde\"")
+    assert msg.startswith("dir.yaml:4:26: organizations[0].topics[1]: unknown topic id \"suicde\"")
     assert "did you mean 'suicide'" in msg
 
 
 def test_bad_prefecture_code():
     (msg,) = one_org(regions='["13", "48"]')
-    assert msg.startswith('dir.yaml:5: organizations[0].regions[1]: bad prefecture code "48"')
+    assert msg.startswith('dir.yaml:5:21: organizations[0].regions[1]: bad prefecture code "48"')
 
 
 def test_unquoted_prefecture_numbers_are_accepted():
@@ -99,17 +99,17 @@ def test_unquoted_prefecture_numbers_are_accepted():
 
 def test_unknown_zone():
     (msg,) = one_org(timezone="Asia/Tokio")
-    assert msg.startswith('dir.yaml:10: organizations[0].timezone: unknown time zone "Asia/Tokio"')
+    assert msg.startswith('dir.yaml:10:15: organizations[0].timezone: unknown time zone "Asia/Tokio"')
 
 
 def test_duplicate_id_points_at_the_second_and_names_the_first():
     msgs = problems("organizations:\n" + org_yaml("same") + org_yaml("same"))
-    assert msgs == ["dir.yaml:10: organizations[1].id: duplicate id 'same' (first used on line 2)"]
+    assert msgs == ["dir.yaml:10:9: organizations[1].id: duplicate id 'same' (first used on line 2)"]
 
 
 def test_unknown_field_suggests_the_right_one():
     (msg,) = one_org(topic="[dv]")
-    assert msg == "dir.yaml:10: organizations[0].topic: unknown field 'topic' (did you mean 'topics'?)"
+    assert msg == "dir.yaml:10:5: organizations[0].topic: unknown field 'topic' (did you mean 'topics'?)"
 
 
 def test_missing_required_fields():
@@ -156,13 +156,38 @@ def test_times_read_as_numbers_ask_for_quotes():
 
 def test_yaml_syntax_error_has_a_line():
     (msg,) = problems("organizations:\n  - id: a\n    name: [unclosed\n")
-    assert msg.startswith("dir.yaml:") and "YAML syntax" in msg
+    assert msg.startswith("dir.yaml:4:1: ") and "the [ … ] opened on line 3 is not closed" in msg
+
+
+def test_yaml_mistakes_are_said_in_plain_words_with_line_and_column():
+    (msg,) = problems("organizations:\n  - id: a\n    name: x\n   - id: b\n")
+    assert msg.startswith("dir.yaml:4:4: this line is indented less than the one above"), msg
+    assert "block end" not in msg and "block sequence" not in msg
+    (msg,) = problems("organizations:\n  - id: a\n\tname: x\n")
+    assert msg == "dir.yaml:3:1: this line has a Tab character; YAML needs spaces here: replace the Tab with spaces"
+    (msg,) = problems("organizations:\n  - id: a\n    name: Tokyo: night\n")
+    assert msg.startswith("dir.yaml:3:16: this text has ': ' (colon and space) in it")
+
+
+def test_unquoted_times_are_flagged_as_the_docs_say():
+    (msg,) = one_org(hours='[{days: [mon], from: 09:00, to: "17:00"}]')
+    assert msg == ('dir.yaml:9:33: organizations[0].hours[0].from: write times in quotes, like "09:00" '
+                   "(without quotes some YAML readers take 09:00 for a number)")
+    assert directory(org_yaml(hours="[{days: [mon], from: '09:00', to: \"17:00\"}]")).organizations[0].hours
+
+
+@pytest.mark.parametrize(("written", "meant"), [("domestic_violence", "dv"), ("suicidal", "suicide"),
+                                                ("bullying", "school"), ("孤独・孤立", "loneliness"),
+                                                ("suicde", "suicide"), ("young carers", "carer")])
+def test_topic_suggestions_know_what_the_words_mean(written, meant):
+    (msg,) = one_org(topics=f"[{written}]")
+    assert f"(did you mean '{meant}'?)" in msg
 
 
 def test_not_a_mapping_and_empty_list():
     assert problems("- a\n- b\n")[0].startswith("dir.yaml:1: expected a mapping")
     assert problems("organizations: []\n") == [
-        "dir.yaml:1: organizations: expected a non-empty list of organizations, got a list"
+        "dir.yaml:1:16: organizations: expected a non-empty list of organizations, got a list"
     ]
 
 
@@ -181,5 +206,5 @@ def test_error_string_lists_every_problem():
 
 def test_duplicate_id_is_found_even_when_the_first_has_other_problems():
     msgs = problems("organizations:\n" + org_yaml("same", topics="[nope]") + org_yaml("same"))
-    assert msgs[-1] == "dir.yaml:10: organizations[1].id: duplicate id 'same' (first used on line 2)"
+    assert msgs[-1] == "dir.yaml:10:9: organizations[1].id: duplicate id 'same' (first used on line 2)"
     assert len(msgs) == 2

@@ -85,6 +85,38 @@ def test_full_partner_is_excluded_for_capacity():
     assert d.excluded[0].detail == "at capacity (2/2)"
 
 
+def test_a_partner_open_with_nobody_on_duty_takes_no_case():
+    orgs = (org_yaml("watched"), org_yaml("unwatched"), org_yaml("closed", hours='[{days: [sat], from: "09:00", to: "10:00"}]'))
+    d = route(RouteRequest(topics=("loneliness",), prefecture="13"), directory(*orgs), {}, NOW,
+              on_duty={"watched": 1, "closed": 3})
+    assert ids(d) == ["watched"]
+    assert reasons(d) == {"unwatched": "nobody_on_duty", "closed": "closed"}
+    assert next(e for e in d.excluded if e.org == "unwatched").detail == "open, but nobody on duty"
+    unknown = route(RouteRequest(topics=("loneliness",), prefecture="13"), directory(*orgs), {}, NOW)
+    assert ids(unknown) == ["unwatched", "watched"] or ids(unknown) == ["watched", "unwatched"], "presence not known"
+
+
+def test_per_counselor_makes_room_from_the_counselors_on_duty():
+    orgs = (org_yaml("pair", capacity="10", per_counselor="2"), org_yaml("plain", capacity="3"))
+    at = {"pair": 1, "plain": 1}
+    d = route(RouteRequest(topics=("loneliness",), prefecture="13"), directory(*orgs), {"pair": 2, "plain": 2}, NOW,
+              on_duty=at)
+    assert ids(d) == ["plain"] and reasons(d) == {"pair": "capacity"}
+    assert next(e for e in d.excluded if e.org == "pair").detail == "at capacity (2/2: 1 on duty)"
+    d = route(RouteRequest(topics=("loneliness",), prefecture="13"), directory(*orgs), {"pair": 2, "plain": 2}, NOW,
+              on_duty={"pair": 3, "plain": 1})
+    assert [(c.org.id, c.load, c.capacity) for c in d.candidates] == [("pair", 2, 6), ("plain", 2, 3)]
+
+
+def test_an_urgent_case_finds_a_crisis_partner_only_with_someone_on_duty():
+    orgs = (org_yaml("lonely"), org_yaml("crisis", topics="[suicide]", crisis="true"))
+    request = RouteRequest(topics=("loneliness",), prefecture="13", urgent=True)
+    d = route(request, directory(*orgs), {"lonely": 2}, NOW, on_duty={"lonely": 1})
+    assert ids(d) == [] and reasons(d)["crisis"] == "topic"
+    d = route(request, directory(*orgs), {"lonely": 2}, NOW, on_duty={"lonely": 1, "crisis": 1})
+    assert ids(d) == ["crisis"] and d.candidates[0].via_crisis
+
+
 def test_least_loaded_relative_to_capacity_first():
     d = decide(org_yaml("big", capacity="10"), org_yaml("small", capacity="2"), org_yaml("idle", capacity="1"),
                load={"big": 4, "small": 1})
@@ -191,7 +223,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from routing import is_open  # noqa: E402
 
-REASONS = {"topic", "region", "out_of_area", "paused", "language", "closed", "capacity"}
+REASONS = {"topic", "region", "out_of_area", "paused", "language", "closed", "nobody_on_duty", "capacity"}
 
 
 @st.composite
@@ -208,6 +240,7 @@ def partner(draw, i):
         paused=draw(st.sampled_from(["true", "false", "false"])),
         timezone=draw(st.sampled_from(["Asia/Tokyo", "Europe/London"])),
         hours=f'[{{days: [mon, wed, sat], from: "{hours_from:02d}:00", to: "{hours_to:02d}:00"}}]',
+        per_counselor=draw(st.sampled_from([None, "1", "2"])),
     )
 
 
@@ -225,15 +258,20 @@ def partner(draw, i):
 def test_every_partner_is_a_candidate_or_excluded_once(data, count, topics, prefecture, language, urgent, avoid, hour):
     d = directory(*(data.draw(partner(i)) for i in range(count)))
     load = {f"o{i}": data.draw(st.integers(0, 3)) for i in range(count)}
+    on_duty = data.draw(st.none() | st.fixed_dictionaries({f"o{i}": st.integers(0, 2) for i in range(count)}))
     now = jst(2026, 12, 28, 0, 0) + timedelta(hours=hour)
     request = RouteRequest(tuple(topics), prefecture, language=language, urgent=urgent, avoid_own_area=avoid)
-    decision = route(request, d, load, now)
+    decision = route(request, d, load, now, on_duty=on_duty)
     named = [c.org.id for c in decision.candidates] + [e.org for e in decision.excluded]
     assert sorted(named) == sorted(o.id for o in d.organizations)
     assert {e.reason for e in decision.excluded} <= REASONS
     for c in decision.candidates:
         org = c.org
-        assert is_open(org, now) and not org.paused and language in org.languages and c.load < org.capacity
+        assert is_open(org, now) and not org.paused and language in org.languages and c.load < c.capacity
+        assert c.capacity <= org.capacity
+        if on_duty is not None:
+            staff = on_duty[org.id]
+            assert staff > 0 and c.capacity <= staff * (org.per_counselor or org.capacity)
         assert c.via_crisis == (not set(topics) & set(org.topics))
         if c.via_crisis:
             assert urgent and org.crisis
@@ -244,6 +282,8 @@ def test_every_partner_is_a_candidate_or_excluded_once(data, count, topics, pref
     for e in decision.excluded:
         if e.reason == "closed":
             assert not is_open(d.get(e.org), now) and (e.opens_at is None or e.opens_at > now)
+        if e.reason == "nobody_on_duty":
+            assert on_duty is not None and on_duty[e.org] == 0 and is_open(d.get(e.org), now)
     order = [(topics[0] not in c.org.topics, c.load / c.capacity) for c in decision.candidates]
     assert order == sorted(order)  # primary topic first, then least loaded
     if decision.candidates:

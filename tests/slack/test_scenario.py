@@ -10,7 +10,7 @@ from tests.bot.conftest import event
 from tests.slack.conftest import dm, event_body, thread_message
 
 PERSON = "U4af4980629aa"
-INTAKE = ["こんにちは", "はい", "孤独・孤立", "これで全部", "4", "関東", "東京都", "いいえ", "日本語",
+INTAKE = ["こんにちは", "はい", "孤独・孤立", "これで全部", "4", "関東", "東京都", "千代田区", "いいえ", "日本語",
           "いいえ、どこでもいい", "はい"]
 
 

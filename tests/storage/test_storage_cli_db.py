@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from storage import migrate, open_database
+from storage import Keyring, migrate, open_database
+from tests.storage import previous_release as release_before_migrations
 
 
 @pytest.fixture
@@ -33,11 +34,12 @@ def test_current_and_upgrade_from_empty(url: str, capsys: pytest.CaptureFixture[
 
 
 def previous_release(url: str, *statements: str) -> None:
-    """A database as the release before migrations left it (create_all), then `statements`."""
+    """A database as the release before migrations left it, then `statements`."""
 
     async def make() -> None:
         db = await open_database(url, schema="create")
-        async with db.engine.begin() as conn:
+        await release_before_migrations.make(db, Keyring.generate())
+        async with db.engine.begin() as conn:  # make() leaves the baseline's tables only
             for statement in statements:
                 await conn.exec_driver_sql(statement)
         await db.close()

@@ -20,6 +20,7 @@ from storage import (
     UnknownKeyId,
 )
 
+LEASE = timedelta(seconds=30)  # a sender's hold on the rows it claims
 T0 = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
 JST = timezone(timedelta(hours=9))
 
@@ -269,26 +270,25 @@ async def test_due_outbox_keeps_per_person_order_and_backs_off(store: Store) -> 
     await _say(store, "alice", "a1", "a2")
     await _say(store, "bob", "b1")
     await _say(store, "alice", "a3")
-    due = await store.due_outbox(T0)
+    assert [i.payload for i in await store.due_outbox(T0)] == [b"a1", b"b1"]
+    due = await store.claim_outbox(T0, limit=10, lease=LEASE)
     assert [i.payload for i in due] == [b"a1", b"b1"]
-    assert len({i.retry_key for i in due}) == 2
+    assert len({i.retry_key for i in due}) == 2 and [i.attempts for i in due] == [1, 1]
 
     # a1 fails (LINE is down): nothing of alice's is due until its retry time; bob is unaffected.
     a1 = due[0]
-    await store.mark_retry(a1.id, next_attempt_at=T0 + timedelta(seconds=30), error="http-503")
-    await store.mark_sent(due[1].id, now=T0)
-    assert await store.due_outbox(T0 + timedelta(seconds=29)) == []
-    [retry] = await store.due_outbox(T0 + timedelta(seconds=30))
-    assert (retry.id, retry.payload, retry.attempts, retry.retry_key) == (a1.id, b"a1", 1, a1.retry_key)
+    await store.mark_retry(a1, next_attempt_at=T0 + timedelta(seconds=30), error="http-503")
+    await store.mark_sent(due[1], now=T0)
+    assert await store.claim_outbox(T0 + timedelta(seconds=29), limit=10, lease=LEASE) == []
+    [retry] = await store.claim_outbox(T0 + timedelta(seconds=30), limit=10, lease=LEASE)
+    assert (retry.id, retry.payload, retry.attempts, retry.retry_key) == (a1.id, b"a1", 2, a1.retry_key)
 
-    await store.mark_retry(a1.id, next_attempt_at=T0 + timedelta(seconds=90), error="http-429")
-    assert (await store.due_outbox(T0 + timedelta(seconds=90)))[0].attempts == 2
-
+    await store.mark_retry(retry, next_attempt_at=T0 + timedelta(seconds=90), error="http-429")
     later = T0 + timedelta(minutes=5)
     for expected in (b"a1", b"a2", b"a3"):
-        [item] = await store.due_outbox(later)
+        [item] = await store.claim_outbox(later, limit=10, lease=LEASE)
         assert item.payload == expected
-        await store.mark_sent(item.id, now=later)
+        await store.mark_sent(item, now=later)
     assert await store.due_outbox(later) == []
     assert (await store.counts())["outbox_pending"] == 0
 
@@ -302,32 +302,33 @@ async def test_due_outbox_limit_and_future_heads(store: Store) -> None:
 
 async def test_reply_token_is_returned_then_cleared_when_spent(store: Store) -> None:
     await _say(store, "alice", "first", "second", token="reply-token-123")
-    [item] = await store.due_outbox(T0)
-    assert item.reply_token == "reply-token-123"
+    [item] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    assert item.reply_token == "reply-token-123" and not item.reply_tried
     assert item.reply_token_expires_at == T0 + timedelta(seconds=50)
 
-    await store.mark_retry(item.id, next_attempt_at=T0, error="http-500")  # token not used yet
-    [item] = await store.due_outbox(T0)
-    assert item.reply_token == "reply-token-123"
+    await store.mark_retry(item, next_attempt_at=T0, error="http-500")  # token not used yet
+    [item] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    assert item.reply_token == "reply-token-123" and item.reply_tried, "handed over by the first attempt"
 
-    await store.mark_retry(item.id, next_attempt_at=T0, error="http-400", reply_token_spent=True)
-    [item] = await store.due_outbox(T0)
-    assert (item.reply_token, item.reply_token_expires_at, item.attempts) == (None, None, 2)
-    await store.mark_sent(item.id, now=T0)
-    [second] = await store.due_outbox(T0)
+    await store.mark_retry(item, next_attempt_at=T0, error="http-400", reply_token_spent=True)
+    [item] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    assert (item.reply_token, item.reply_token_expires_at, item.attempts) == (None, None, 3)
+    await store.mark_sent(item, now=T0)
+    [second] = await store.claim_outbox(T0, limit=10, lease=LEASE)
     assert (second.payload, second.reply_token) == (b"second", None)
 
 
 async def test_undeliverable_message_unblocks_the_next(store: Store) -> None:
     await _say(store, "alice", "a1", "a2")
-    [a1] = await store.due_outbox(T0)
-    await store.mark_undeliverable(a1.id, now=T0, error="http-400")
-    [a2] = await store.due_outbox(T0)
+    [a1] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    await store.mark_undeliverable(a1, now=T0, error="http-400")
+    [a2] = await store.claim_outbox(T0, limit=10, lease=LEASE)
     assert a2.payload == b"a2"
     assert (await store.counts())["outbox_undeliverable"] == 1
     # Marking a finished row again does nothing (a late duplicate report from the sender).
-    await store.mark_sent(a1.id, now=T0)
-    await store.mark_retry(a1.id, next_attempt_at=T0, error="x")
+    await store.mark_sent(a1, now=T0)
+    await store.mark_retry(a1, next_attempt_at=T0, error="x")
+    await store.mark_retry(a2, next_attempt_at=T0, error="y")
     assert [i.payload for i in await store.due_outbox(T0)] == [b"a2"]
     assert (await store.counts())["outbox_undeliverable"] == 1
 
@@ -354,8 +355,9 @@ async def test_forget_person(store: Store) -> None:
                                                event("e2", pseudonym="alice")])
     await _say(store, "alice", "a1", "a2")
     await _say(store, "bob", "b1")
-    [a1, b1] = await store.due_outbox(T0)
-    await store.mark_sent(a1.id, now=T0)
+    [a1, b1] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    await store.mark_sent(a1, now=T0)
+    await store.mark_retry(b1, next_attempt_at=T0, error="not yet")
     await store.mark_event_done(done.id, now=T0)
 
     await store.forget_person("alice")
@@ -397,8 +399,8 @@ async def test_purge_finished_keeps_pending(store: Store) -> None:
     await store.mark_event_done(old.id, now=T0)
     await store.mark_event_done(young.id, now=T0)
     await _say(store, "alice", "sent", "queued")
-    [sent] = await store.due_outbox(T0)
-    await store.mark_sent(sent.id, now=T0)
+    [sent] = await store.claim_outbox(T0, limit=10, lease=LEASE)
+    await store.mark_sent(sent, now=T0)
 
     assert await store.purge_finished(before=T0 + timedelta(days=7)) == 2  # "old" and "sent"
     assert [i.event_id for i in await store.pending_events()] == ["waiting"]

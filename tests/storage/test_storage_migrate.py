@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,22 +20,20 @@ from storage import (
     FlowVersionStore,
     Keyring,
     NewEvent,
-    Outgoing,
     SchemaMismatch,
     SchemaOutOfDate,
     Store,
     WebMailbox,
     decode_messages,
-    encode_messages,
     migrate,
     open_database,
 )
-from storage.cases import Emit, NewCard
 from tests.backends import Backend
+from tests.storage import previous_release
+from tests.storage.previous_release import P1, P2, T0
 
-T0 = datetime(2026, 4, 1, 3, 0, tzinfo=UTC)
-P1, P2 = "a" * 64, "b" * 64
 LATER = "feedc0ffee01"
+THIS_RELEASE = migrate.head()  # the next release's revision follows this one
 
 
 async def up(backend: Backend) -> migrate.Upgraded:
@@ -52,9 +49,12 @@ async def differences_from_models(db) -> list[str]:
         return await conn.run_sync(lambda c: migrate.differences(c, SQLModel.metadata))
 
 
-async def row_counts(backend: Backend, db) -> dict[str, int]:
-    return {name: (await backend.sql(db, f"SELECT count(*) FROM {name}"))[0][0]
-            for name in SQLModel.metadata.tables}
+def previous_release_tables() -> list[str]:
+    return list(migrate._baseline().tables)
+
+
+async def row_counts(backend: Backend, db, tables: list[str]) -> dict[str, int]:
+    return {name: (await backend.sql(db, f"SELECT count(*) FROM {name}"))[0][0] for name in tables}
 
 
 async def test_an_empty_database_upgraded_to_head_equals_the_models(backend: Backend) -> None:
@@ -74,32 +74,10 @@ async def test_an_empty_database_upgraded_to_head_equals_the_models(backend: Bac
 
 async def test_a_database_of_the_release_before_migrations_is_adopted_with_every_row(
         backend: Backend, keyring: Keyring) -> None:
-    # The previous release opened its database with create_all and no revision: schema="create".
+    # The previous release opened its database with create_all and no revision.
     db = await backend.open(schema="create")
-    store, cases = Store(db, keyring), CaseStore(db, keyring)
-    mailbox, users, flows = WebMailbox(db, keyring), DeskUsers(db, scrypt_n=2**10), FlowVersionStore(db)
-    done, waiting = await store.accept_events([
-        NewEvent("line", "e1", P1, b'{"text": "first"}', T0), NewEvent("line", "e2", P1, b'{"text": "second"}', T0)])
-    await store.remember_address(channel="line", pseudonym=P1, platform_user_id="U-alice", now=T0)
-    await store.commit_turn(pseudonym=P1, expected_version=None, state={"node": "ask", "answers": {"a": 1}},
-                            wake_at=T0, outgoing=[Outgoing("line", encode_messages([Message("hi")]), "tok", T0)],
-                            inbox_id=done.id, now=T0)
-    case = await cases.open_case(
-        pseudonym=P1, channel="line", answers={"topics": ["family"]}, urgent=True, language="ja",
-        share_consent=True, priority=100, risk_words=["w"], org_id="alpha", candidates=["alpha"],
-        card=NewCard("alpha", "C1"), build=lambda c: Emit(person=(Message("queued"),)), now=T0)
-    [card] = await cases.cards(case.id)
-    assert (await cases.accept(card.id, counselor_id="U9", counselor_name="Aki", capacity=2, now=T0)).won
-    assert await cases.record(case.id, direction="person", text="help me", source_key="e1", now=T0)
-    await cases.transition(case.id, expect_status=("active",), values={"status": "closed", "closed_at": T0},
-                           card_states={card.id: "closed"}, followup_days=3, now=T0)
-    await cases.mark_risk(P2, weights={"word": 5}, now=T0)
-    await mailbox.append(P1, b'{"line": 1}', key="k1", now=T0)
-    await users.add("alpha", "Aki", "correct horse battery", now=T0)
-    _, token = await users.sign_in("alpha", "Aki", "correct horse battery", address="a1", now=T0) or (None, "")
-    assert await users.sign_in("alpha", "Aki", "wrong password!!", address="a1", now=T0) is None
-    await flows.publish(flow_id="intake", version="v1", source="id: intake", now=T0)
-    before = await row_counts(backend, db)
+    await previous_release.make(db, keyring)
+    before = await row_counts(backend, db, previous_release_tables())
     assert all(before.values()), f"every table should hold a row: {before}"
     await db.close()
     backend.opened.remove(db)
@@ -111,7 +89,7 @@ async def test_a_database_of_the_release_before_migrations_is_adopted_with_every
     assert (await status(backend)).up_to_date
 
     db = await backend.open(schema="check")
-    assert await row_counts(backend, db) == before
+    assert await row_counts(backend, db, previous_release_tables()) == before
     assert await differences_from_models(db) == []
     store, cases = Store(db, keyring), CaseStore(db, keyring)
     assert [(e.event_id, e.payload) for e in await store.pending_events()] == [("e2", b'{"text": "second"}')]
@@ -121,23 +99,30 @@ async def test_a_database_of_the_release_before_migrations_is_adopted_with_every
     heads = await store.due_outbox(T0)
     assert [decode_messages(i.payload) for i in heads] == [[Message("hi")]]
     assert heads[0].reply_token == "tok"
-    closed = await cases.case(case.id)
-    assert closed is not None and closed.status == "closed" and closed.answers == {"topics": ["family"]}
-    assert closed.risk_words == ("w",) and closed.counselor_name == "Aki"
-    assert [m.text for m in await cases.messages(case.id)] == ["help me"]
+    waiting = await cases.case(1)
+    assert waiting is not None and waiting.status == "queued" and waiting.answers == {"topics": ["family"]}
+    assert waiting.risk_words == ("w",) and waiting.priority == 100
+    assert [m.text for m in await cases.messages(1)] == ["help me"]
     followup = await cases.pending_followup(P1)
     assert followup is not None and followup.days == 3
     assert await cases.take_risk(P2) == (5, ["word"])
     assert [i.payload for i in await WebMailbox(db, keyring).since(P1, 0)] == [b'{"line": 1}']
-    signed = await DeskUsers(db).session(token, now=T0)
+    signed = await DeskUsers(db).session(previous_release.TOKEN, now=T0)
     assert signed is not None and signed.name == "Aki"
+    assert await DeskUsers(db, scrypt_n=2**10).sign_in("alpha", "Aki", previous_release.PASSWORD, address="a2",
+                                                      now=T0) is not None
     versions = FlowVersionStore(db)
     assert await versions.current() == {"intake": "v1"}
     assert await versions.source("intake", "v1") == "id: intake"
+    # New rows after the old ones: the ids go on from where the previous release left them.
+    [new] = await store.accept_events([NewEvent("line", "e3", P1, b"third", T0)])
+    assert new.id > 2
 
 
-async def test_tables_that_differ_from_the_baseline_are_refused_and_left_alone(backend: Backend) -> None:
+async def test_tables_that_differ_from_the_baseline_are_refused_and_left_alone(
+        backend: Backend, keyring: Keyring) -> None:
     db = await backend.open(schema="create")
+    await previous_release.make(db, keyring)
     await backend.sql(db, "ALTER TABLE follow_ups ADD COLUMN extra INTEGER")
     await backend.sql(db, "DROP INDEX ix_inbox_pseudonym")
     with pytest.raises(SchemaMismatch) as caught:
@@ -212,7 +197,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "feedc0ffee01"
-down_revision = "2a21dac2e1d5"
+down_revision = "HEAD"
 branch_labels = None
 depends_on = None
 
@@ -241,7 +226,8 @@ def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
     def install(upgrade_tail: str = "") -> None:
         folder = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        (folder / "versions" / f"v20270101_{LATER}_later.py").write_text(_LATER.replace("    FAIL\n", upgrade_tail))
+        later = _LATER.replace("    FAIL\n", upgrade_tail).replace('"HEAD"', repr(THIS_RELEASE))
+        (folder / "versions" / f"v20270101_{LATER}_later.py").write_text(later)
         migrate._script.cache_clear()
         monkeypatch.setattr(migrate, "MIGRATIONS", folder)
 
@@ -251,17 +237,17 @@ def next_release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
 
 async def test_a_later_revision_upgrades_a_database_at_the_baseline_and_keeps_its_rows(
         backend: Backend, keyring: Keyring, next_release: Callable[[str], None]) -> None:
-    await up(backend)  # this release: the baseline
+    await up(backend)  # this release's head
     db = await backend.open(schema="check")
     await Store(db, keyring).accept_events([NewEvent("line", "e1", P1, b"kept", T0)])
 
     next_release("")
-    assert await status(backend) == (migrate.BASELINE, LATER)
+    assert await status(backend) == (THIS_RELEASE, LATER)
     with pytest.raises(SchemaOutOfDate) as caught:
         await backend.open(schema="check")
-    assert str(caught.value) == (f"database schema is at revision {migrate.BASELINE}, this release needs "
+    assert str(caught.value) == (f"database schema is at revision {THIS_RELEASE}, this release needs "
                                  f"{LATER}; run: tsunagu db upgrade")
-    assert await up(backend) == migrate.Upgraded(before=migrate.BASELINE, after=LATER)
+    assert await up(backend) == migrate.Upgraded(before=THIS_RELEASE, after=LATER)
     assert (await status(backend)).up_to_date
     db = await backend.open(schema="check")
     assert [e.payload for e in await Store(db, keyring).pending_events()] == [b"kept"]
@@ -284,6 +270,6 @@ async def test_a_revision_that_fails_half_way_leaves_the_database_as_it_was(
     next_release('    raise RuntimeError("stopped half-way")\n')
     with pytest.raises(RuntimeError, match="stopped half-way"):
         await up(backend)
-    assert await status(backend) == (migrate.BASELINE, LATER)
+    assert await status(backend) == (THIS_RELEASE, LATER)
     # SQLite too: its DDL ran inside the one transaction (no column added, no batch copy left over).
     assert await tables_and_inbox_columns() == before

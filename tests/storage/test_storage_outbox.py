@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -68,7 +68,10 @@ async def test_store_and_case_store_write_rows_the_sender_reads(store: Store, db
     assert due[0].reply_token == "tok"
     assert decode_messages(due[1].payload) == list(person[:5])  # five to a row, as LINE takes them
     assert json.loads(due[2].payload) == {"op": "hello", "card_id": None}
-    await store.mark_sent(due[1].id, now=T0)
+    claimed = await store.claim_outbox(T0, limit=10, lease=timedelta(seconds=30))
+    await store.mark_sent(claimed[1], now=T0)
+    for other in (claimed[0], claimed[2]):
+        await store.mark_retry(other, next_attempt_at=T0, error="not yet")
     [_, second_row, _] = await store.due_outbox(T0)
     assert decode_messages(second_row.payload) == list(person[5:])
 

@@ -17,6 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import Clock
+from tests.settle import settle
 
 # The intake, answered as a person would (button labels, and free text where the flow asks).
 INTAKE = [
@@ -26,6 +27,7 @@ INTAKE = [
     "19〜29歳",
     "関東",
     "東京都",
+    "千代田区",
     "いいえ",
     "日本語",
     "はい、地域の外がいい",
@@ -100,6 +102,9 @@ class WebService:
     def app(self):
         return self.client.server.app
 
+    def app_services(self):
+        return self.app[SERVICES]
+
     async def open(self, token: str | None = None, *, last_seq: int = 0) -> Chat:
         token = token or secrets.token_hex(32)
         ws = await self.client.ws_connect("/chat/ws")
@@ -109,16 +114,7 @@ class WebService:
         return chat
 
     async def settle(self, timeout: float = 10.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while loop.time() < deadline:
-            await self.app[SERVICES].dispatcher.join()
-            store, pump = self.app[SERVICES].store, self.app[SERVICES].pump
-            if ((await store.counts())["inbox_pending"] == 0 and not pump.busy
-                    and not await store.due_outbox(self.clock())):
-                return
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"not settled: {await self.app[SERVICES].store.counts()}")
+        await settle(self.app[SERVICES], self.clock, timeout=timeout)
 
 
 def web_settings(tmp_path: Path, **overrides: object) -> Settings:

@@ -66,7 +66,7 @@ async def test_a_person_completes_the_intake_on_a_phone(phone, web_service, scre
             await page.mouse.move(0, 0)
             await page.locator("#text").blur()
             await page.screenshot(path=str(screenshots / "chat.png"))
-    await page.get_by_text("これから相談員につなぎます").wait_for()
+    await page.get_by_text("相談員を探します").wait_for()
     assert await page.locator("#choices button").count() == 0
     sent = page.locator("#log li.person")
     assert await sent.count() == len(INTAKE)
@@ -80,10 +80,14 @@ async def test_a_person_completes_the_intake_on_a_phone(phone, web_service, scre
 async def test_keyboard_only_and_html_is_shown_as_text(phone):
     context, page = phone
     await page.locator("#status[data-state=online]").wait_for()
-    # Tab order: skip link, language switch, log, choices, text box, send
+    # Tab order: skip link, language switch, the 110 and 119 links, log, choices, text box, send
     await page.keyboard.press("Tab")
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.id") == "lang"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.getAttribute('href')") == "tel:110"
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.getAttribute('href')") == "tel:119"
     await page.keyboard.press("Tab")
     assert await page.evaluate("document.activeElement.id") == "log"
     await page.keyboard.press("Tab")
@@ -143,7 +147,7 @@ async def test_the_english_switch_changes_the_page_and_the_bot_follows(phone, sc
 
 
 async def test_the_embed_snippet_opens_the_chat_in_a_panel(browser, web_service):
-    context = await browser.new_context(viewport={"width": 1024, "height": 768})
+    context = await browser.new_context(viewport={"width": 1024, "height": 768}, locale="ja-JP")
     page = await context.new_page()
     script = str(web_service.client.make_url("/static/embed.js"))
     loaded: list[str] = []

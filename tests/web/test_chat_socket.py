@@ -25,7 +25,7 @@ async def test_the_greeting_comes_unasked_and_the_intake_completes(web_service):
         sent = await chat.say(answer)
         await chat.acked(sent)
         await chat.bot_line_after(chat.last_seq)
-    assert "相談員につなぎます" in chat.bot_texts[-1]
+    assert "相談員を探します" in chat.bot_texts[-1]
     rendered = web_service.app[SERVICES].metrics.render().decode()
     assert 'tsunagu_handoffs_total{channel="web"} 1.0' in rendered
     # the person's own lines come back numbered too, between the bot's

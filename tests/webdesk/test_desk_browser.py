@@ -35,7 +35,7 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
         before = await person.locator("#log li").count()
         await person.locator("#choices").get_by_role("button", name=label, exact=True).click()
         await _until(person, f"document.querySelectorAll('#log li').length >= {before + 2}")
-    await person.get_by_text("これから相談員につなぎます").wait_for()
+    await person.get_by_text("相談員を探します").wait_for()
     for _ in range(100):
         queued = await desk_service.app[SERVICES].desk.cases.queued()
         if queued:
@@ -88,6 +88,7 @@ async def test_a_person_and_a_counselor_talk_through_chat_and_desk(browser, desk
     # 4. the counselor closes
     await desk.locator("#outcome").select_option("resolved")
     await desk.get_by_role("button", name="終了する / Close").click()
+    await desk.get_by_role("button", name="はい、終了する / Yes, close").click()
     await desk.locator("#case").wait_for(state="hidden")
     await person.get_by_text("相談を終了しました", exact=False).first.wait_for()
     assert (await desk_service.app[SERVICES].desk.cases.case(case.id)).status == "closed"

@@ -18,7 +18,8 @@ from tests.webdesk.conftest import intake
 
 
 async def test_a_case_for_a_web_desk_partner_has_no_slack_card(desk_service):
-    assert isinstance(desk_service.app[SERVICES].port, Desk), "a desk account exists: the desk takes handoffs"
+    port = desk_service.app[SERVICES].port
+    assert await port.staffing.staffed() and isinstance(port.desk, Desk), "a desk account exists: it takes handoffs"
     _, case = await intake(desk_service)
     assert case.org_id in ("hikari", "hoshi")
     cards = await desk_service.app[SERVICES].desk.cases.cards(case.id)

@@ -1,0 +1,73 @@
+"""`tsunagu work`: the work role on its own — claims events and timers from the database, runs
+the turns, delivers the outbox, runs the periodic passes. Any number may run against one
+PostgreSQL database; `tsunagu serve` starts one beside itself unless told `--no-worker`.
+
+SIGTERM (or Ctrl-C) stops taking new work; what is in hand is finished within
+TSUNAGU_SHUTDOWN_GRACE_SECONDS, and the process exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from pathlib import Path
+
+from .settings import Settings
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser("work", help="run a worker: turns, deliveries and periodic passes")
+    parser.add_argument("--config", type=Path, help="TOML settings file (environment variables win)")
+    parser.add_argument("--health-port", type=int, default=None, metavar="PORT",
+                        help="answer GET /healthz on 127.0.0.1:PORT (for a supervisor's liveness check)")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(config_file=args.config)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    asyncio.run(_work(settings, health_port=args.health_port))
+    return 0
+
+
+async def _work(settings: Settings, *, health_port: int | None) -> None:
+    from aiohttp import web
+
+    from .clock import utcnow
+    from .services import open_services
+    from .supervise import worker_link_from_env
+    from .work.wake import PipeLink
+
+    links = []
+    fds = worker_link_from_env()
+    if fds is not None:
+        read_fd, write_fd = fds
+        links.append(lambda bus: PipeLink(bus, read_fd=read_fd, write_fd=write_fd))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with open_services(settings, utcnow, web=False, work=True, links=links) as services:
+        runner = None
+        if health_port is not None:
+            async def healthz(request: web.Request) -> web.Response:
+                try:
+                    await services.store.counts()
+                except Exception as exc:
+                    return web.json_response({"status": "unavailable", "error": type(exc).__name__}, status=503)
+                return web.json_response({"status": "ok", "role": "work"})
+
+            app = web.Application()
+            app.router.add_get("/healthz", healthz)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", health_port).start()
+        logging.getLogger(__name__).info("worker running")
+        await stop.wait()
+        logging.getLogger(__name__).info("stopping: finishing what is in hand")
+        if runner is not None:
+            await runner.cleanup()
