@@ -161,6 +161,10 @@ async def simulate(folder: Path, *, days: int, per_day: int, seed: int = 7) -> R
 
     async with open_services(settings, clock) as services:
         desk = services.desk
+        for org in services.directory.organizations:  # each partner's counselors keep their desk's hours
+            for n in (1, 2, 3):
+                await desk.go_on_duty(Actor(id=f"web:{org.id}-{n}", name="はな", org_id=org.id, front="web"),
+                                      now=now, until=None)
 
         async def arrive() -> None:
             n = next(people)

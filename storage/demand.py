@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Index, select
 from sqlmodel import Field, SQLModel
 
-from storage.db import Database
+from storage.db import Connected, Database
 from storage.tables import UTCDateTime, _Id, table_of
 
 #: Why nobody answered. `nobody_on_duty`: some matching partner was open by its hours, but none of
@@ -54,8 +54,13 @@ def hour_of(moment: datetime) -> datetime:
 
 
 class DemandStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database | Connected) -> None:
         self._db = db
+
+    def on(self, db: Database | Connected) -> DemandStore:
+        """This store inside another transaction: a worker's batch writes its unmet rows with the
+        batch (a second write transaction beside it would wait for the batch's own lock)."""
+        return DemandStore(db)
 
     async def record(self, *, topic: str, prefecture: str | None, municipality: str | None, reason: str,
                      at: datetime) -> None:

@@ -7,6 +7,8 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
+from bot.desk import Actor
+from bot.desk.policy import Front
 from bot.services import Services
 
 
@@ -21,3 +23,12 @@ async def settle(services: Services, clock: Callable[[], datetime], *, timeout: 
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"not settled: {await store.counts()}")
+
+
+async def on_duty(services: Services, now: datetime, *org_ids: str, counselor: str = "U0ONDUTY",
+                  front: Front = "slack") -> None:
+    """A counselor on duty, with no end, for each of these partners: routing sends no case to a
+    partner with nobody on duty (bot/desk/partners.py)."""
+    for org_id in org_ids:
+        await services.desk.go_on_duty(Actor(org_id=org_id, id=counselor, name="当番", front=front),
+                                       now=now, until=None)

@@ -56,8 +56,8 @@ class Desk:
         p = self.parts
         return Desk(cases=cases, directory=p.partners.directory, hotlines=p.hotlines, lexicon=p.lexicon,
                     clock=p.clock, wake_sender=p.wake_sender, metrics=p.metrics,
-                    web_accounts=p.partners.web_accounts, retention=p.retention, demand=p.demand,
-                    presence=p.presence)
+                    web_accounts=p.partners.web_accounts, retention=p.retention,
+                    demand=p.demand.on(cases.db) if p.demand is not None else None, presence=p.presence)
 
     @property
     def cases(self) -> CaseStore:

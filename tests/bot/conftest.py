@@ -18,7 +18,7 @@ from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import START, Clock
 from tests.fakes.line_api import FakeLine
-from tests.settle import settle
+from tests.settle import on_duty, settle
 
 SECRET = "test-channel-secret"
 METRICS_TOKEN = "test-metrics-token"
@@ -86,6 +86,9 @@ class Service:
     async def send(self, *events: dict) -> None:
         response = await self.post(body(*events))
         assert response.status == 200, await response.text()
+
+    async def on_duty(self, *org_ids: str, counselor: str = "U0ONDUTY", front: str = "slack") -> None:
+        await on_duty(self.client.server.app[SERVICES], self.clock(), *org_ids, counselor=counselor, front=front)
 
     async def settle(self, timeout: float = 10.0) -> None:
         """Wait until every event is processed and every due outbox row is delivered."""

@@ -114,5 +114,7 @@ async def service(tmp_path, fake_line, fake_slack, clock):
     app = create_app(settings, clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()
-    yield SlackService(client=client, line=fake_line, clock=clock, db_path=tmp_path / "tsunagu.db", slack=fake_slack)
+    service = SlackService(client=client, line=fake_line, clock=clock, db_path=tmp_path / "tsunagu.db", slack=fake_slack)
+    await service.on_duty("alpha", "beta")  # somebody watches each desk channel
+    yield service
     await client.close()

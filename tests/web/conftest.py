@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.app import SERVICES, create_app
 from bot.settings import Settings
 from tests.fakes.clock import Clock
-from tests.settle import settle
+from tests.settle import on_duty, settle
 
 # The intake, answered as a person would (button labels, and free text where the flow asks).
 INTAKE = [
@@ -115,6 +115,9 @@ class WebService:
 
     async def settle(self, timeout: float = 10.0) -> None:
         await settle(self.app[SERVICES], self.clock, timeout=timeout)
+
+    async def on_duty(self, *org_ids: str, counselor: str = "web:0", front: str = "web") -> None:
+        await on_duty(self.app[SERVICES], self.clock(), *org_ids, counselor=counselor, front=front)
 
 
 def web_settings(tmp_path: Path, **overrides: object) -> Settings:

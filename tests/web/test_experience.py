@@ -8,6 +8,7 @@ import json
 import logging
 import secrets
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -16,7 +17,7 @@ import bot.cli
 import bot.serving
 from bot.app import SERVICES, create_app
 from tests.web.conftest import INTAKE, WebService, web_settings
-from tests.webdesk.conftest import DIRECTORY, PASSWORD
+from tests.webdesk.conftest import DIRECTORY, PASSWORD, Counselor
 
 
 async def test_the_front_page_leads_to_the_chat_and_shows_the_desk_link(web_service):
@@ -68,13 +69,14 @@ async def test_a_reloaded_page_is_told_the_conversations_language(web_service):
     await ws.close()
 
 
-async def test_a_new_desk_account_takes_handoffs_without_a_restart(tmp_path, clock):
+async def test_a_counselor_who_goes_on_duty_takes_handoffs_without_a_restart(tmp_path, clock):
     directory = tmp_path / "directory.yaml"
     directory.write_text(DIRECTORY, encoding="utf-8")
     app = create_app(web_settings(tmp_path, directory=directory), clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()
     service = WebService(client=client, clock=clock, db_path=tmp_path / "tsunagu.db")
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
     try:
         services = app[SERVICES]
 
@@ -87,13 +89,28 @@ async def test_a_new_desk_account_takes_handoffs_without_a_restart(tmp_path, clo
             await service.settle()
             await chat.close()
 
+        async def queued_at(expected: list) -> None:
+            for _ in range(250):
+                await service.settle()
+                found = [c.org_id for c in await services.desk.cases.queued()]
+                if found == expected:
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"queued at {found}, not {expected}")
+
         await complete_intake()
-        assert await services.desk.cases.queued() == [], "nobody could see a case yet"
+        assert await services.desk.cases.queued() == [], "no desk at all: nobody could see a case"
         await services.users.add("hikari", "あおい", PASSWORD, now=clock())  # as `tsunagu desk add-user` does
         await complete_intake()
-        [case] = await services.desk.cases.queued()
-        assert case.org_id in ("hikari", "hoshi")
+        await queued_at([None])  # a desk now, but an account is not a counselor on duty: the case waits
+
+        counselor = Counselor(session=session, base=str(client.make_url("/")).rstrip("/"))
+        assert (await counselor.sign_in("hikari", "あおい")).status == 200
+        assert counselor.me["duty"]["on"] is False
+        assert (await counselor.post("/desk/api/duty", {"on": True})).status == 200
+        await queued_at(["hikari"])  # the waiting case comes at once
     finally:
+        await session.close()
         await client.close()
 
 

@@ -94,7 +94,9 @@ async def desk_service(tmp_path, clock):
     app = create_app(settings, clock=clock)
     client = TestClient(TestServer(app))
     await client.start_server()
-    yield WebService(client=client, clock=clock, db_path=tmp_path / "tsunagu.db")
+    service = WebService(client=client, clock=clock, db_path=tmp_path / "tsunagu.db")
+    await service.on_duty("hikari", "hoshi")  # a colleague is on duty at each partner
+    yield service
     await client.close()
 
 

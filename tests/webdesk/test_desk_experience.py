@@ -53,7 +53,9 @@ async def service(tmp_path, clock):
     await db.close()
     client = TestClient(TestServer(create_app(settings, clock=clock)))
     await client.start_server()
-    yield WebService(client=client, clock=clock, db_path=tmp_path / "tsunagu.db")
+    service = WebService(client=client, clock=clock, db_path=tmp_path / "tsunagu.db")
+    await service.on_duty("hikari", "hoshi", "asa")  # tsuki: nobody on duty (nor any account)
+    yield service
     await client.close()
 
 

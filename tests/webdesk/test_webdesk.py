@@ -103,7 +103,8 @@ async def test_another_organizations_counselor_cannot_see_or_act_on_the_case(cou
     other = "hoshi" if case.org_id == "hikari" else "hikari"
     outsider = counselors()
     assert (await outsider.sign_in(other, "そら" if other == "hoshi" else "あおい")).status == 200
-    assert (await outsider.queue()) == {"queued": [], "active": []}
+    listed = await outsider.queue()
+    assert (listed["queued"], listed["active"]) == ([], [])
     assert (await outsider.get(f"/desk/api/cases/{case.id}")).status == 404
     for action, body in (("accept", {}), ("say", {"text": "hi"}), ("note", {"text": "x"}),
                          ("close", {"outcome": "resolved"}), ("release", {}), ("transfer", {"to": other})):

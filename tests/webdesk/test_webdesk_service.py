@@ -3,6 +3,8 @@ embedded defaults create a demo counselor for the example directory's web-desk p
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.app import SERVICES
@@ -12,6 +14,7 @@ from bot.webdesk.mount import create_demo_user, on_embedded_defaults
 from routing import example_directory_path, load_directory
 from storage import open_database
 from storage.desk_users import DeskUsers
+from storage.presence import Presence
 from storage.tables import OutboxRow
 from tests.fakes.clock import START
 from tests.webdesk.conftest import intake
@@ -42,11 +45,16 @@ def test_only_the_embedded_defaults_count_as_the_demo(tmp_path):
 async def test_the_demo_counselor_is_created_at_the_examples_web_desk_partner(tmp_path, capsys):
     db = await open_database(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
     users = DeskUsers(db, scrypt_n=2**10)
-    org, name, password = await create_demo_user(users, load_directory(example_directory_path()), now=START)
+    presence = Presence(db)
+    org, name, password = await create_demo_user(users, load_directory(example_directory_path()), now=START,
+                                                 presence=presence)
     directory = load_directory(example_directory_path())
     assert directory.get(org).desk.web and name == "demo"
     printed = capsys.readouterr().err
     assert password in printed and "/desk" in printed
     signed = await users.sign_in(org, name, password, address="127.0.0.1", now=START)
     assert signed is not None and signed[0].org_id == org
+    # On duty from the start and with no end, so the demo connects a person at any hour.
+    assert "on duty now" in printed
+    assert await presence.counts(START + timedelta(days=365)) == {org: 1}
     await db.close()
