@@ -75,9 +75,13 @@ class Conversation:
             turn = await self._screened(desk, pseudonym, inbound, turn, now)
 
         self._commit(work, pseudonym, *_kept(turn), turn.messages, inbound, item, now)
-        for effect in turn.effects:
-            if isinstance(effect, Handoff):  # in the same transaction as the turn that announces it
-                await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
+        handoffs = [e for e in turn.effects if isinstance(e, Handoff)]
+        if handoffs:
+            # The desk writes its own lines for the person (their place in the queue) as it opens
+            # the case; the turn's lines (the thanks that announces the handoff) go first.
+            await work.flush()
+        for effect in handoffs:  # in the same transaction as the turn that announces it
+            await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
         return "answered"
 
     async def _start(self, work: Claimed, pseudonym: str, inbound: Inbound, language: str | None,

@@ -58,3 +58,14 @@ async def test_the_demo_counselor_is_created_at_the_examples_web_desk_partner(tm
     assert "on duty now" in printed
     assert await presence.counts(START + timedelta(days=365)) == {org: 1}
     await db.close()
+
+
+async def test_the_person_is_thanked_before_being_told_their_place_in_the_queue(desk_service):
+    chat, case = await intake(desk_service)
+    for part in ("1番目", "答えてくれてありがとう"):
+        if not any(part in t for t in chat.bot_texts):
+            await chat.until(lambda f, part=part: f["type"] == "line" and any(part in m["text"] for m in f["messages"]))
+    texts = chat.bot_texts
+    thanks = next(i for i, t in enumerate(texts) if t.startswith("答えてくれてありがとう"))
+    queued = next(i for i, t in enumerate(texts) if "1番目" in t)
+    assert thanks < queued, texts[-3:]
