@@ -49,6 +49,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"  health: {base}/healthz", file=sys.stderr)
     if settings.metrics_listen:
         print(f"  metrics and health details: http://{settings.metrics_listen}/metrics", file=sys.stderr)
+    if settings.worker_metrics_listen and not args.no_worker:
+        print(f"  the worker's metrics: http://{settings.worker_metrics_listen}/metrics", file=sys.stderr)
     if args.no_worker:
         app = create_app(settings, work=False)
     else:

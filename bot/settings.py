@@ -40,6 +40,7 @@ ENV_NAMES: dict[str, str] = {
     "TSUNAGU_TRUSTED_PROXIES": "trusted_proxies",
     "TSUNAGU_METRICS_TOKEN": "metrics_token",
     "TSUNAGU_METRICS_LISTEN": "metrics_listen",
+    "TSUNAGU_WORKER_METRICS_LISTEN": "worker_metrics_listen",
     "TSUNAGU_CHAT_ORIGINS": "chat_origins",
     "TSUNAGU_CHAT_SOCKETS_PER_ADDRESS": "chat_sockets_per_address",
     "TSUNAGU_CHAT_NEW_CHATS_PER_HOUR": "chat_new_chats_per_hour",
@@ -99,6 +100,11 @@ class Settings:
     # A second address ("127.0.0.1:9108") where `tsunagu serve` also listens, serving metrics and
     # health details to anyone who can reach it (keep it off the internet); none: not opened.
     metrics_listen: str = ""
+    # Where a worker process (`tsunagu work`, or the one `tsunagu serve` starts beside itself)
+    # serves its own /metrics and /healthz ("127.0.0.1:9109"); none: not opened. The web
+    # process's /metrics counts what the web side does; turns, deliveries, handoffs, unmet demand
+    # and who is on duty are counted by the worker, so scrape both.
+    worker_metrics_listen: str = ""
     # The web chat's limits (bot/web/limits.py).
     chat_origins: str = ""  # allowed Origins besides the service's own, comma separated
     chat_sockets_per_address: int = 50
