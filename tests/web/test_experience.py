@@ -142,7 +142,9 @@ async def test_pages_are_served(web_service, path):
 @pytest.mark.parametrize("words", ["死にたい", "死にたい気持ち", "もう消えたい"])
 async def test_a_risk_topic_brings_the_emergency_lines_and_keeps_the_question(web_service, words):
     # Emergency lines used to come last, with no buttons: the person was stuck at the topics question
-    # (and typing 死にたい first got 「うまく受け取れませんでした」).
+    # (and typing 死にたい first got 「うまく受け取れませんでした」). This service has no desk at all
+    # (no Slack, no account): the emergency lines never depend on one.
+    assert not await web_service.app_services().port.staffing.staffed()
     chat = await web_service.open()
     await chat.until(lambda f: f["type"] == "line" and f["from"] == "bot")
     await chat.acked(await chat.say("はい"))
