@@ -18,12 +18,13 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
 
+from plainyaml import explain
+
 from . import checks
 from .build import build
 from .errors import FlowError, FlowValidationError, Problem
 from .model import Flow, Pos
 from .report import Report
-from .yamlplain import explain
 
 
 def bundled_path(name: str = "intake") -> Path:

@@ -20,8 +20,8 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from plainyaml import explain
 from routing.errors import DirectoryError, Problem
-from routing.yamlplain import explain
 
 _fast: Any
 try:  # the fast path; without it everything still works, at ruamel's speed

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from flows import FlowValidationError, parse_flow
 from flows.loader import bundled_path
 
-ROOT = Path(__file__).resolve().parents[2]
 INTAKE = bundled_path().read_text(encoding="utf-8")
 
 
@@ -17,11 +14,6 @@ def first_problem(text: str) -> str:
     with pytest.raises(FlowValidationError) as info:
         parse_flow(text, source="intake.yaml")
     return str(info.value.problems[0])
-
-
-def test_the_two_copies_are_the_same_file() -> None:
-    # flows/ and routing/ may not import each other, so each holds this module; they must not drift.
-    assert (ROOT / "flows" / "yamlplain.py").read_bytes() == (ROOT / "routing" / "yamlplain.py").read_bytes()
 
 
 def test_a_list_item_indented_one_space_too_far_says_so() -> None:

@@ -6,8 +6,8 @@ the lines around it, and says which of the usual mistakes it is (indentation, a 
 an unquoted text, a Tab, an unclosed quote or bracket, a field written twice), with the line and
 column to fix.
 
-flows/ and routing/ import nothing from each other, so this file is in both (flows/yamlplain.py and
-routing/yamlplain.py); tests/test_architecture.py keeps the two identical.
+flows/ and routing/ import nothing from each other; both read YAML written by hand, so this small
+pure package is theirs to share (it imports only the YAML parser's error types).
 """
 
 from __future__ import annotations
