@@ -49,7 +49,8 @@ class Cluster:
         return {**os.environ, "TSUNAGU_DATABASE_URL": self.url, "TSUNAGU_KEY_FILE": str(self.workdir / "bench.key"),
                 "LINE_CHANNEL_SECRET": SECRET, "LINE_CHANNEL_ACCESS_TOKEN": self.line.token,
                 "LINE_API_BASE_URL": self.line.url, "TSUNAGU_LOG_LEVEL": "WARNING",
-                "TSUNAGU_SEND_LEASE_SECONDS": "5", "PYTHONPATH": str(ROOT)}
+                "TSUNAGU_SEND_LEASE_SECONDS": "5", "PYTHONPATH": str(ROOT),
+                "TSUNAGU_CONNECTIONS_PER_ADDRESS": "100000"}  # one load generator's address (see _servers.py)
 
     def start_web(self, port: int | None = None) -> int:
         port = port or free_port()
