@@ -416,9 +416,8 @@ def check_ports_and_paths(root: Path) -> list[str]:  # noqa: C901  # one list of
     for path in re.findall(r"^\s*location\s+(?:=\s*)?(/\S*)\s*\{", nginx, re.M):
         if path != "/":
             route("deploy/nginx.conf location", path)
-    m = re.search(r"client_max_body_size\s+(\d+)([km]?);", nginx)
-    size = int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2)] if m else None
-    same("deploy/nginx.conf client_max_body_size", size, Settings().max_body_bytes)
+    m = re.search(r"client_max_body_size\s+(\S+);", nginx)
+    same("deploy/nginx.conf client_max_body_size", _bytes(m.group(1)) if m else None, Settings().max_body_bytes)
     proxy_ip = doc["services"].get("proxy", {}).get("networks", {}).get("tsunagu", {}).get("ipv4_address")
     for name in web:
         same(f"{COMPOSE} {name} TSUNAGU_TRUSTED_PROXIES", services[name]["environment"].get("TSUNAGU_TRUSTED_PROXIES"),
@@ -430,6 +429,16 @@ def check_ports_and_paths(root: Path) -> list[str]:  # noqa: C901  # one list of
     grace = grace_seconds(config)
     service_ports = {p["name"]: p for d in docs if d["kind"] == "Service" for p in d["spec"]["ports"]}
     for doc in docs:
+        if doc["kind"] == "Ingress":
+            where = f"{K8S} Ingress {doc['metadata']['name']}"
+            body = doc["metadata"].get("annotations", {}).get("nginx.ingress.kubernetes.io/proxy-body-size")
+            same(f"{where} proxy-body-size", _bytes(body) if body else None, Settings().max_body_bytes)
+            for rule in doc["spec"]["rules"]:
+                for path in rule["http"]["paths"]:
+                    backend = path["backend"]["service"]
+                    names = {d["metadata"]["name"] for d in docs if d["kind"] == "Service"}
+                    if backend["name"] not in names or backend["port"].get("name") not in service_ports:
+                        problems.append(f"{where}: backend {backend} is not the Service's")
         spec = pod_spec(doc)
         if spec is None or doc["kind"] != "Deployment":
             continue
@@ -478,6 +487,13 @@ def check_ports_and_paths(root: Path) -> list[str]:  # noqa: C901  # one list of
             want = {"UMask": "0077", "NoNewPrivileges": "true", "ProtectSystem": "strict"}[key]
             same(f"{path} {key}", pairs.get(key), want)
     return problems
+
+
+def _bytes(text: str) -> int:
+    m = re.fullmatch(r"(\d+)([kKmM]?)", text.strip())
+    if not m:
+        raise ValueError(f"not a size: {text!r}")
+    return int(m.group(1)) * {"": 1, "k": 1024, "m": 1024 * 1024}[m.group(2).lower()]
 
 
 def _seconds(value: object) -> float:
