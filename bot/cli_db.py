@@ -4,6 +4,8 @@ upgrade     migrate the schema to what this release needs (adopting a database o
             before migrations); safe while other instances start, one migrates at a time
 current     the schema's revision and this release's; exit 1 if the database is behind
 status      row counts (queues, sessions), and whether the database answers
+create-key  create the key file (mode 0600) before the first start, for deployments that mount
+            it read-only (containers, systemd credentials); refuses to overwrite one
 rotate-key  add a new data key and make it current (old keys stay, so old rows still read)
 purge       delete finished inbox and outbox rows older than the retention period
 """
@@ -38,6 +40,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "current", help="the schema revision of the database and of this release; exit 1 if behind"
     ).set_defaults(run=run_current)
     actions.add_parser("status", help="row counts; exit 1 if the database does not answer").set_defaults(run=run_status)
+    actions.add_parser(
+        "create-key",
+        help="create TSUNAGU_KEY_FILE (mode 0600); refuses if it exists",
+        description="For deployments where the key file is mounted read-only and so cannot be created "
+        "by the first start (docs/deploy.md). Back the new file up apart from the database.",
+    ).set_defaults(run=run_create_key)
     rotate = actions.add_parser(
         "rotate-key",
         help="add a new data key to TSUNAGU_KEY_FILE and make it current",
@@ -92,6 +100,15 @@ def run_status(args: argparse.Namespace) -> int:
     counts = _with_store(settings, lambda store: store.counts())
     for name, value in counts.items():
         print(f"{name:<22}{value}")
+    return 0
+
+
+def run_create_key(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    _, created = Keyring.load_or_create(settings.key_file)
+    if not created:
+        raise CliError(f"{settings.key_file} already exists; not replaced (a key file is never overwritten)")
+    print(f"created {settings.key_file} (mode 0600): back it up apart from the database")
     return 0
 
 

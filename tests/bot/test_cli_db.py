@@ -45,3 +45,18 @@ def test_missing_key_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert main(["db", "status"]) == 1
     err = capsys.readouterr().err
     assert "absent.key" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_create_key_makes_a_private_key_file_once(tmp_path, monkeypatch, capsys):
+    key = tmp_path / "tsunagu.key"
+    monkeypatch.setenv("TSUNAGU_KEY_FILE", str(key))
+    assert main(["db", "create-key"]) == 0
+    assert capsys.readouterr().out.startswith(f"created {key} (mode 0600)")
+    assert key.stat().st_mode & 0o777 == 0o600
+    first = key.read_bytes()
+    Keyring.load(key)  # a key file the service accepts
+
+    assert main(["db", "create-key"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("tsunagu: error: ") and "already exists" in err and err.count("\n") == 1
+    assert key.read_bytes() == first
