@@ -468,6 +468,14 @@ def check_ports_and_paths(root: Path) -> list[str]:  # noqa: C901  # one list of
                     if service_port["targetPort"] not in named and service_port["targetPort"] != port:
                         problems.append(f"{K8S} Service targetPort {service_port['targetPort']} is not the web port")
             if args.command == "work":
+                get = container.get("livenessProbe", {}).get("httpGet")
+                if get is not None:  # on the worker's own listen address (TSUNAGU_WORKER_METRICS_LISTEN)
+                    env = {e["name"]: str(e.get("value", "")) for e in container.get("env", [])}
+                    listen = env.get("TSUNAGU_WORKER_METRICS_LISTEN") or str(config.get("TSUNAGU_WORKER_METRICS_LISTEN", ""))
+                    tail = listen.rpartition(":")[2]
+                    same(f"{where} livenessProbe", (named.get(get["port"], get["port"]), get["path"]),
+                         (int(tail) if tail.isdigit() else None, "/healthz"))
+                    continue
                 probe = " ".join(container.get("livenessProbe", {}).get("exec", {}).get("command", []))
                 same(f"{where} livenessProbe", url_port_path(probe), (args.health_port, "/healthz"))
 

@@ -208,6 +208,8 @@ BREAKS = [
      checks.check_ports_and_paths),
     ("deploy/k8s/worker-deployment.yaml", "terminationGracePeriodSeconds: 30", "terminationGracePeriodSeconds: 10",
      "tsunagu-worker: terminationGracePeriodSeconds", checks.check_ports_and_paths),
+    ("deploy/k8s/worker-deployment.yaml", 'value: "0.0.0.0:9109"', 'value: "0.0.0.0:9110"',
+     "tsunagu-worker livenessProbe: (9109, '/healthz')", checks.check_ports_and_paths),
     ("deploy/tsunagu-worker.service", "UMask=0077", "UMask=0022", "UMask: '0022'", checks.check_ports_and_paths),
     ("Dockerfile", "RUN python3 -m venv .venv && .venv/bin/pip install -q -e .",
      "RUN python3 -m venv .venv && .venv/bin/pip install -q .", "the README with", checks.check_install),
