@@ -142,7 +142,8 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         metrics = Metrics()
         # A process that takes events in commits durably before it acknowledges them; a worker
         # alone need not wait for the disk: what it loses in a power cut is redone (see open_database).
-        storage = await open_storage(settings.database_url, settings.key_file, durable_commits=web)
+        storage = await open_storage(settings.database_url, settings.key_file, key_store=settings.key_store,
+                                     durable_commits=web)
         stack.push_async_callback(storage.close)
         if storage.key_created:
             log.warning("no key file was at %s, so a new one was created: back it up and keep it apart from the "

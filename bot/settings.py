@@ -22,7 +22,14 @@ ENV_NAMES: dict[str, str] = {
     "TSUNAGU_FLOWS_DIR": "flows_dir",
     "TSUNAGU_DIRECTORY": "directory",
     "TSUNAGU_LOG_LEVEL": "log_level",
+    "TSUNAGU_KEY_STORE": "key_store",
     "TSUNAGU_RETENTION_DAYS": "retention_days",
+    # Retention per kind of record (issue 11, docs/privacy.md), in days.
+    "TSUNAGU_RETENTION_WEB_CHAT_DAYS": "retention_web_chat_days",
+    "TSUNAGU_RETENTION_CASE_DAYS": "retention_case_days",
+    "TSUNAGU_RETENTION_ADDRESS_DAYS": "retention_address_days",
+    "TSUNAGU_RETENTION_DESK_SESSION_DAYS": "retention_desk_session_days",
+    "TSUNAGU_RETENTION_AUDIT_DAYS": "retention_audit_days",
     "TSUNAGU_STATS_K": "stats_k",
     "LINE_CHANNEL_SECRET": "line_channel_secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "line_channel_access_token",
@@ -61,7 +68,17 @@ class Settings:
     flows_dir: Path | None = None  # None: the bundled flows
     directory: Path | None = None  # None: the bundled example directory
     log_level: str = "INFO"
-    retention_days: int = 30  # finished inbox/outbox rows are deleted after this
+    # People's data keys (storage/keystore.py); None: next to the key file (tsunagu.keystore).
+    key_store: Path | None = None
+    # Retention, per kind of record, in days (docs/privacy.md; bot/work/retention.py).
+    retention_days: int = 30  # finished inbox/outbox rows (at least 1: late redeliveries)
+    retention_web_chat_days: int = 30  # web chat lines
+    # Closed cases' content: answers, risk words, messages, notes, cards, follow-ups (an anonymous
+    # record stays for statistics). 0: erased as the case closes (zero retention).
+    retention_case_days: int = 30
+    retention_address_days: int = 30  # addresses of people with no open case, session or follow-up
+    retention_desk_session_days: int = 7  # web desk sign-ins, after they ended; sign-in failures
+    retention_audit_days: int = 365  # the audit trail (its table, where there is one)
     stats_k: int = 10  # statistics hide counts under k, and those they could be worked back from
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None

@@ -21,6 +21,7 @@ from storage.demand import DemandStore
 from storage.desk_users import SCRYPT_N, SESSION_TTL, DeskUsers
 from storage.flow_versions import FlowVersionStore
 from storage.keys import Keyring
+from storage.keystore import default_path
 from storage.presence import Presence
 from storage.store import Store
 from storage.web_mailbox import WebMailbox
@@ -44,12 +45,15 @@ class Storage:
     async def close(self) -> None:
         """Finish the writes already requested, then close every connection."""
         await self.database.close()
+        if self.keyring.people is not None:
+            self.keyring.people.close()
 
 
 async def open_storage(
     url: str,
     key_file: str | os.PathLike[str],
     *,
+    key_store: str | os.PathLike[str] | None = None,
     schema: SchemaPolicy = "auto",
     search_path: str | None = None,
     pool_size: int | None = None,
@@ -62,11 +66,15 @@ async def open_storage(
     `schema` policy (see open_database: by default SQLite upgrades itself and PostgreSQL must
     already be at head), and build each store once.
 
+    People's data keys are in the key store (`key_store`, by default next to the key file, see
+    keystore.py), opened (created) here too.
+
     Raises KeyFileError, SchemaOutOfDate, SchemaMismatch, DatabaseError or UnsupportedDatabase,
     each with one line an operator can act on. The key file is read first, so a key problem
     never leaves a half-opened database behind.
     """
     keyring, created = Keyring.load_or_create(key_file)
+    keyring.attach(key_store or default_path(key_file))
     database = await open_database(url, schema=schema, search_path=search_path, pool_size=pool_size,
                                    sqlite_synchronous=sqlite_synchronous, durable_commits=durable_commits)
     return Storage(

@@ -195,8 +195,11 @@ class CaseStore:
 
     # --- encoding -----------------------------------------------------------------------------
 
-    def _enc(self, value: Any, *aad: str) -> str:
-        return self._keys.encrypt(json.dumps(value, ensure_ascii=False).encode(), aad=_aad(*aad))
+    def _enc(self, value: Any, *aad: str, person: str | None) -> str:
+        """Encrypted under the data key of `person` (None or "": the key file's, for what no
+        longer belongs to anyone, e.g. the anonymous record of an erased case)."""
+        return self._keys.encrypt(json.dumps(value, ensure_ascii=False).encode(), aad=_aad(*aad),
+                                  person=person or None)
 
     def _dec(self, token: str | None, *aad: str, default: Any = None) -> Any:
         if token is None:
@@ -232,7 +235,8 @@ class CaseStore:
             if op.get("card_id") == NEW_CARD:
                 op = dict(op, card_id=new_card)
             rows.append(outbox_values(self._keys, pseudonym=f"desk:{case.id}", channel=DESK_CHANNEL,
-                                      payload=json.dumps(op, ensure_ascii=False).encode(), now=now))
+                                      payload=json.dumps(op, ensure_ascii=False).encode(), now=now,
+                                      person=case.pseudonym or None))
         if rows:
             await conn.execute(Q.OUTBOX_INSERT, rows)
 
@@ -268,8 +272,8 @@ class CaseStore:
             case_id = int(result.scalar_one())
             await conn.execute(update(_case).where(_case.c.id == case_id).values(
                 handle=handle_for(self._keys, pseudonym, case_id),
-                answers_enc=self._enc(dict(answers), "case", str(case_id), "answers"),
-                risk_enc=self._enc(list(risk_words), "case", str(case_id), "risk")))
+                answers_enc=self._enc(dict(answers), "case", str(case_id), "answers", person=pseudonym),
+                risk_enc=self._enc(list(risk_words), "case", str(case_id), "risk", person=pseudonym)))
             card_id = await self._add_card(conn, case_id, card, now) if card else None
             case = await self._load(conn, case_id)
             assert case is not None
@@ -291,11 +295,12 @@ class CaseStore:
         conversation that ends or leaves its partner makes the cases waiting for capacity due now.
         """
         sets: dict[str, Any] = {}
+        risk_words = None
         for key, value in (values or {}).items():
             if key in ("candidates", "tried"):
                 sets[key] = json.dumps(list(value))
             elif key == "risk_words":
-                sets["risk_enc"] = self._enc(list(value), "case", str(case_id), "risk")
+                risk_words = list(value)
             else:
                 sets[key] = value
         where = [_case.c.id == case_id, _case.c.status.in_(list(expect_status))]
@@ -304,6 +309,9 @@ class CaseStore:
         if expect_counselor is not _ANY:
             where.append(_case.c.counselor_id == expect_counselor)
         async with self._db.write() as conn:
+            if risk_words is not None:
+                owner = (await conn.execute(select(_case.c.pseudonym).where(_case.c.id == case_id))).scalar()
+                sets["risk_enc"] = self._enc(risk_words, "case", str(case_id), "risk", person=owner)
             if sets.get("status") in ("active", "closed"):
                 sets["due_at"] = None
             result = await conn.execute(
@@ -512,9 +520,10 @@ class CaseStore:
                      build: Build = _NOTHING, now: datetime) -> bool:
         """Keep a relayed text or note, and send what `build` says, once per `source_key`."""
         async with self._db.write() as conn:
+            owner = (await conn.execute(select(_case.c.pseudonym).where(_case.c.id == case_id))).scalar()
             result = await conn.execute(self._insert(_msg).values(
                 case_id=case_id, direction=direction, source_key=source_key,
-                body_enc=self._enc(text, "case_message", str(case_id), source_key), created_at=now,
+                body_enc=self._enc(text, "case_message", str(case_id), source_key, person=owner), created_at=now,
             ).on_conflict_do_nothing(index_elements=["source_key"]).returning(_msg.c.id))
             if result.first() is None:
                 return False
@@ -538,14 +547,15 @@ class CaseStore:
         True the first time (send the emergency lines then)."""
         async with self._db.write() as conn:
             await conn.execute(self._insert(_risk).values(
-                pseudonym=pseudonym, score=0, words_enc=self._enc([], "risk", pseudonym),
+                pseudonym=pseudonym, score=0, words_enc=self._enc([], "risk", pseudonym, person=pseudonym),
                 updated_at=now).on_conflict_do_nothing(index_elements=["pseudonym"]))
             row = (await conn.execute(select(_risk).where(_risk.c.pseudonym == pseudonym))).one()
             known = self._dec(row.words_enc, "risk", pseudonym, default=[])
             new = [w for w in weights if w not in known]
             merged = known + new
             await conn.execute(update(_risk).where(_risk.c.pseudonym == pseudonym).values(
-                score=row.score + sum(weights[w] for w in new), words_enc=self._enc(merged, "risk", pseudonym),
+                score=row.score + sum(weights[w] for w in new),
+                words_enc=self._enc(merged, "risk", pseudonym, person=pseudonym),
                 lines_sent_at=row.lines_sent_at or now, updated_at=now))
         return row.lines_sent_at is None
 

@@ -132,7 +132,8 @@ class Store:
             values.append({
                 "channel": e.channel, "event_id": e.event_id, "pseudonym": e.pseudonym,
                 "payload_enc": self._keys.encrypt(
-                    e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or "")),
+                    e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or ""),
+                    person=e.pseudonym),
                 "status": "pending", "received_at": e.received_at,
             })
         done: asyncio.Future[dict[tuple[str, str], tuple[int, datetime]]] = (
@@ -280,7 +281,8 @@ class Store:
                                now: datetime) -> None:
         """Record how to reach `pseudonym`; the only place a platform user id is stored."""
         _aware(now)
-        token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
+        token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym),
+                                   person=pseudonym)
         await self._later(self._address_upsert, {"pseudonym": pseudonym, "channel": channel,
                                                  "platform_user_id_enc": token, "updated_at": now})
 
@@ -324,7 +326,7 @@ class Store:
         state_token = None
         if state is not None:
             encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-            state_token = self._keys.encrypt(encoded, aad=_aad("session", pseudonym))
+            state_token = self._keys.encrypt(encoded, aad=_aad("session", pseudonym), person=pseudonym)
         out_rows = [
             outbox_values(self._keys, pseudonym=pseudonym, channel=msg.channel, payload=msg.payload, now=now,
                           reply_token=msg.reply_token, reply_token_expires_at=msg.reply_token_expires_at)

@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage import statements as Q
 from storage.cases import CaseStore
 from storage.db import Connected, Database
-from storage.errors import ConcurrentUpdate
+from storage.erasure import erase_person
+from storage.errors import ConcurrentUpdate, ErasedValue
 from storage.keys import Keyring
 from storage.outbox import outbox_values
 from storage.tables import AddressRow, InboxRow, SessionRow, UTCDateTime, WorkPassRow, table_of
@@ -98,7 +99,8 @@ class Claimed:
     async def remember_address(self, *, channel: str, pseudonym: str, platform_user_id: str,
                                now: datetime) -> None:
         insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
-        token = self.keyring.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
+        token = self.keyring.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym),
+                                     person=pseudonym)
         upsert = insert(_address).values(pseudonym=pseudonym, channel=channel, platform_user_id_enc=token,
                                          updated_at=now)
         await self.conn.execute(upsert.on_conflict_do_update(
@@ -116,7 +118,7 @@ class Claimed:
         encoded = None
         if state is not None:
             raw = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-            encoded = self.keyring.encrypt(raw, aad=_aad("session", pseudonym))
+            encoded = self.keyring.encrypt(raw, aad=_aad("session", pseudonym), person=pseudonym)
         version = self.versions.get(pseudonym)
         if encoded is None and version is None:
             pass  # no session before, none after
@@ -138,6 +140,17 @@ class Claimed:
         if inbox_id is not None:
             self.done(inbox_id, now=now)
 
+    async def erase(self, pseudonym: str, *, now: datetime, keep_seq: bool = True) -> list[int]:
+        """Erase the person (storage/erasure.py) in this batch's transaction, and their data key
+        with it: detached now, so what this batch still writes for them gets a new key, and
+        destroyed once the batch committed. Returns the ids of their cases closed by it."""
+        self.keyring.forget(pseudonym)
+        self.after_commit.append(self._destroy_keys)
+        return await erase_person(self.conn, self.keyring, pseudonym, now=now, keep_seq=keep_seq)
+
+    async def _destroy_keys(self) -> None:
+        self.keyring.destroy_doomed()
+
     def done(self, inbox_id: int, *, now: datetime) -> None:
         self._done.append({"b_id": inbox_id, "b_status": "done", "b_now": now, "b_error": None})
 
@@ -157,7 +170,10 @@ class Claimed:
 
 
 def _stored(keyring: Keyring, pseudonym: str, row: Any) -> StoredSession:
-    state = json.loads(keyring.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
+    try:
+        state = json.loads(keyring.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
+    except ErasedValue:  # the person's key was destroyed before this row went: they start over
+        return StoredSession(state={}, version=row.version, wake_at=None)
     return StoredSession(state=state, version=row.version, wake_at=row.wake_at)
 
 

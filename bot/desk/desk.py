@@ -9,7 +9,7 @@ both and nothing is lost while a platform is down.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from flows.engine import Handoff
@@ -82,6 +82,9 @@ class Desk:
     ) -> DeskReply | None:
         return await self.person.from_person(pseudonym=pseudonym, channel=channel, source_key=source_key, text=text,
                                              media=media, command=command, language=language, now=now)
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        await self.person.erased(case_ids=case_ids, now=now)
 
     async def screen(self, *, pseudonym: str, channel: str, text: str | None, language: str | None,
                      now: datetime) -> tuple[Message, ...]:

@@ -4,14 +4,14 @@ the person writes after it (relayed to the case, risk words, follow-up answers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flows.engine import Handoff
 from flows.matching import normalize
 from flows.messages import Message
-from storage.cases import Case, CaseConflict, Emit, FollowUp
+from storage.cases import Card, Case, CaseConflict, Emit, FollowUp
 
 from . import notices, unmet
 from . import texts as T
@@ -108,6 +108,25 @@ class PersonSide:
         if followup is not None:
             return await self._followup_answer(followup, case, text, media, source_key, now)
         return DeskReply(after="start")
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        """The person erased their data: their open cases were closed (storage/erasure.py, in
+        this same transaction); each counselor is told on the card, which closes."""
+        for case_id in case_ids:
+            case = await self.p.cases.case(case_id)
+            if case is None:
+                continue
+            card = await self.p.open_card(case)
+            await self.p.cases.transition(
+                case_id, expect_status=("closed",), card_states={card.id: "closed"} if card else None,
+                build=self._erased_notice(card), now=now)
+        if case_ids:
+            await self.p.cases.make_due(now, unassigned=True)  # capacity freed
+            self.p.wake()
+
+    def _erased_notice(self, card: Card | None) -> Callable[[Case], Emit]:
+        told = Emit(desk=self.p.card_notices(card, T.counselor("person_erased")))
+        return lambda _case: told
 
     async def _left(self, case: Case | None, followup: FollowUp | None, now: datetime) -> None:
         if followup is not None:

@@ -9,7 +9,7 @@ do. `NullDesk` keeps a person who finished the intake in the waiting state with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -60,6 +60,11 @@ class DeskPort(Protocol):
         """A text during the intake: remember risk words for the case to come; what to add."""
         ...
 
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        """The person erased their data and these cases of theirs, open until now, were closed
+        (in the same transaction): tell their counselors."""
+        ...
+
 
 class NullDesk:
     """No desk configured (no Slack, no web desk account): handoffs are counted and logged."""
@@ -84,6 +89,9 @@ class NullDesk:
         self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
     ) -> tuple[Message, ...]:
         return ()
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        return None
 
 
 class Staffing:
@@ -132,3 +140,7 @@ class StaffedDesk:
         self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
     ) -> tuple[Message, ...]:
         return await self.desk.screen(pseudonym=pseudonym, channel=channel, text=text, language=language, now=now)
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        # Whoever is configured now, counselors who held these cases are told.
+        await self.desk.erased(case_ids=case_ids, now=now)
