@@ -30,12 +30,20 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from storage.errors import KeyFileError
 
-if TYPE_CHECKING:
-    from storage.keys import Keyring
+
+class Wrapper(Protocol):
+    """What wraps the data keys: the key file's keyring (keys.py)."""
+
+    @property
+    def current_key_id(self) -> str: ...
+
+    def encrypt(self, data: bytes, *, aad: bytes) -> str: ...
+
+    def decrypt(self, token: str, *, aad: bytes) -> bytes: ...
 
 PREFIX = "p-"  # ids of people's keys; the key file's ids start with "k"
 _CACHE = 4096  # unwrapped keys kept in memory, by id (least recently used go first)
@@ -58,7 +66,7 @@ def _now() -> str:
 class KeyStore:
     """People's data keys in a SQLite file, wrapped by `keyring` (the key file's keys)."""
 
-    def __init__(self, path: str | os.PathLike[str], keyring: Keyring) -> None:
+    def __init__(self, path: str | os.PathLike[str], keyring: Wrapper) -> None:
         self.path = str(path)
         self._keyring = keyring
         self._lock = threading.Lock()
