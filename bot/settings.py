@@ -11,7 +11,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from storage.erasure import Retention
 
 from . import SettingsError
 
@@ -127,6 +130,22 @@ class Settings:
     # Slow clients: a request's headers, and its body, must arrive within these.
     header_timeout_seconds: float = 20.0
     body_timeout_seconds: float = 20.0
+
+    def retention(self) -> Retention:
+        """How long each kind of record is kept (storage/erasure.py, docs/privacy.md)."""
+        for name in ("retention_web_chat_days", "retention_case_days", "retention_address_days",
+                     "retention_desk_session_days", "retention_audit_days"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"setting {name!r} must be 0 or more days")
+        if self.retention_days < 1:
+            raise SettingsError("setting 'retention_days' must be at least 1 day (late redeliveries are "
+                                "recognised by the finished rows)")
+        return Retention(queue=timedelta(days=self.retention_days),
+                         web_chat=timedelta(days=self.retention_web_chat_days),
+                         cases=timedelta(days=self.retention_case_days),
+                         addresses=timedelta(days=self.retention_address_days),
+                         desk_sessions=timedelta(days=self.retention_desk_session_days),
+                         audit=timedelta(days=self.retention_audit_days))
 
     @property
     def line_enabled(self) -> bool:

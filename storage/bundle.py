@@ -61,10 +61,13 @@ async def open_storage(
     durable_commits: bool = True,
     desk_session_ttl: timedelta = SESSION_TTL,
     desk_scrypt_n: int = SCRYPT_N,
+    erase_on_close: bool = False,
 ) -> Storage:
     """Load the key file (creating it, mode 0600, if absent), open the database with the
     `schema` policy (see open_database: by default SQLite upgrades itself and PostgreSQL must
     already be at head), and build each store once.
+
+    `erase_on_close`: zero retention of cases (a case's content goes as it closes).
 
     People's data keys are in the key store (`key_store`, by default next to the key file, see
     keystore.py), opened (created) here too.
@@ -82,7 +85,7 @@ async def open_storage(
         keyring=keyring,
         key_created=created,
         store=Store(database, keyring),
-        cases=CaseStore(database, keyring),
+        cases=CaseStore(database, keyring, erase_on_close=erase_on_close),
         mailbox=WebMailbox(database, keyring),
         desk_users=DeskUsers(database, session_ttl=desk_session_ttl, scrypt_n=desk_scrypt_n),
         flow_versions=FlowVersionStore(database),

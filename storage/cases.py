@@ -33,6 +33,7 @@ from storage import statements as Q
 from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
 from storage.codec import encode_batches
 from storage.db import Connected, Database
+from storage.erasure import strip_cases
 from storage.errors import StorageError
 from storage.keys import Keyring
 from storage.outbox import outbox_values
@@ -188,9 +189,11 @@ def _due_now(now: datetime, *, unassigned: bool, at_orgs: Sequence[str] = ()) ->
 
 
 class CaseStore:
-    def __init__(self, db: Database | Connected, keyring: Keyring) -> None:
+    def __init__(self, db: Database | Connected, keyring: Keyring, *, erase_on_close: bool = False) -> None:
+        """`erase_on_close`: zero retention, a case's content goes as it closes (erasure.py)."""
         self._db = db
         self._keys = keyring
+        self.erase_on_close = erase_on_close
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
 
     # --- encoding -----------------------------------------------------------------------------
@@ -338,6 +341,8 @@ class CaseStore:
                     days=followup_days, status="offered", due_at=now + timedelta(days=followup_days),
                     created_at=now))
             await self._emit(conn, case, build(case), now, new_card_id)
+            if self.erase_on_close and sets.get("status") == "closed":
+                await strip_cases(conn, self._keys, [case_id], drop_cards=False, pending_notices=False)
         return case
 
     async def accept(self, card_id: int, *, counselor_id: str, counselor_name: str, capacity: int,

@@ -18,19 +18,25 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import column as sql_column
 from sqlalchemy import delete, exists, func, inspect, select, update
 from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
 from storage.case_tables import CardRow, CaseMessageRow, CaseRow, FollowUpRow, RiskMarkRow
+from storage.db import Database
+from storage.desk_users import DeskFailureRow, DeskSessionRow
 from storage.errors import DecryptError
 from storage.keys import Keyring
+from storage.presence import DutyRow
+from storage.store import Store
 from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, UTCDateTime, table_of
-from storage.web_mailbox import WebMailboxRow
+from storage.web_mailbox import WebMailbox, WebMailboxRow
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,9 @@ _inbox = table_of(InboxRow)
 _outbox = table_of(OutboxRow)
 _session = table_of(SessionRow)
 _mail = table_of(WebMailboxRow)
+_desk_session = table_of(DeskSessionRow)
+_desk_failure = table_of(DeskFailureRow)
+_duty = table_of(DutyRow)
 
 
 def _chunks(ids: Sequence[int]) -> list[list[int]]:
@@ -88,10 +97,13 @@ async def _empty_mailbox(conn: AsyncConnection, keyring: Keyring, pseudonym: str
             payload_enc=keyring.encrypt(empty, aad=f"web_mailbox|{pseudonym}|{key}".encode())))
 
 
-async def strip_cases(conn: AsyncConnection, keyring: Keyring, case_ids: Sequence[int], *, drop_cards: bool) -> int:
+async def strip_cases(conn: AsyncConnection, keyring: Keyring, case_ids: Sequence[int], *, drop_cards: bool,
+                      pending_notices: bool = True) -> int:
     """Make these cases anonymous records: no pseudonym, answers cut to the topics (under the key
     file's key: no person's key is needed to count them), no risk words; their messages, notes,
-    follow-ups and desk notices deleted, and with `drop_cards` their cards too. Returns how many."""
+    follow-ups and desk notices deleted (without `pending_notices`, those not yet delivered stay:
+    a case closing now still tells its counselors), and with `drop_cards` their cards too.
+    Returns how many."""
     for chunk in _chunks(case_ids):
         for r in (await conn.execute(select(_case.c.id, _case.c.answers_enc).where(_case.c.id.in_(chunk)))).all():
             await conn.execute(update(_case).where(_case.c.id == r.id).values(
@@ -100,7 +112,10 @@ async def strip_cases(conn: AsyncConnection, keyring: Keyring, case_ids: Sequenc
                                             aad=f"case|{r.id}|answers".encode())))
         await conn.execute(delete(_msg).where(_msg.c.case_id.in_(chunk)))
         await conn.execute(delete(_fu).where(_fu.c.case_id.in_(chunk)))
-        await conn.execute(delete(_outbox).where(_outbox.c.pseudonym.in_([f"desk:{i}" for i in chunk])))
+        notices: ColumnElement[bool] = _outbox.c.pseudonym.in_([f"desk:{i}" for i in chunk])
+        if not pending_notices:
+            notices = notices & (_outbox.c.status != "pending")
+        await conn.execute(delete(_outbox).where(notices))
         if drop_cards:
             await conn.execute(delete(_card).where(_card.c.case_id.in_(chunk)))
     return len(case_ids)
@@ -177,3 +192,55 @@ async def purge_table(conn: AsyncConnection, table: str, *, column: str, before:
     other = sql_table(table, sql_column(column, UTCDateTime()))
     result = await conn.execute(delete(other).where(other.c[column] < before))
     return int(result.rowcount or 0)
+
+
+async def purge_desk_sessions(conn: AsyncConnection, *, before: datetime) -> int:
+    """Web desk sign-ins that ended before `before`, and sign-in failures older than it."""
+    a = await conn.execute(delete(_desk_session).where(_desk_session.c.expires_at < before))
+    b = await conn.execute(delete(_desk_failure).where(_desk_failure.c.at < before))
+    return int(a.rowcount or 0) + int(b.rowcount or 0)
+
+
+# --- every kind of record at once ------------------------------------------------------------
+
+AUDIT_TABLE = "audit"  # the audit trail's table, where a release has one
+AUDIT_TIME_COLUMNS = ("at", "created_at")
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How long each kind of record is kept (docs/privacy.md). `cases` zero: a case's content
+    goes as it closes (CaseStore's `erase_on_close`), and the rest at the next pass."""
+
+    queue: timedelta = timedelta(days=30)  # finished inbox and outbox rows
+    web_chat: timedelta = timedelta(days=30)  # web chat lines
+    cases: timedelta = timedelta(days=30)  # closed cases' content, cards and follow-ups
+    addresses: timedelta = timedelta(days=30)  # of people with no session, open case or follow-up
+    desk_sessions: timedelta = timedelta(days=7)  # ended web desk sign-ins, sign-in failures, duties
+    audit: timedelta = timedelta(days=365)  # the audit trail
+
+
+async def purge(db: Database, store: Store, mailbox: WebMailbox, keyring: Keyring, keep: Retention, *,
+                now: datetime) -> dict[str, int]:
+    """Delete every kind of record past its retention; returns how many of each. People of whom
+    nothing is left lose their data key too (so older copies of the database stop reading)."""
+    counts = {"queue": await store.purge_finished(before=now - keep.queue),
+              "web_chat": await mailbox.purge(before=now - keep.web_chat)}
+    async with db.write() as conn:
+        counts["cases"] = await purge_closed_cases(conn, keyring, before=now - keep.cases)
+    async with db.write() as conn:
+        people = await purge_addresses(conn, before=now - keep.addresses)
+        counts["addresses"] = len(people)
+        gone = await left_nothing(conn, people)
+    for pseudonym in gone:
+        keyring.forget(pseudonym)
+    counts["people_keys"] = keyring.destroy_doomed()
+    async with db.write() as conn:
+        counts["desk_sessions"] = await purge_desk_sessions(conn, before=now - keep.desk_sessions)
+        counts["desk_sessions"] += int((await conn.execute(delete(_duty).where(
+            _duty.c.until.is_not(None), _duty.c.until < now - keep.desk_sessions))).rowcount or 0)
+    counts["audit"] = 0
+    for column in AUDIT_TIME_COLUMNS:
+        async with db.write() as conn:
+            counts["audit"] += await purge_table(conn, AUDIT_TABLE, column=column, before=now - keep.audit)
+    return counts

@@ -178,9 +178,10 @@ def _stored(keyring: Keyring, pseudonym: str, row: Any) -> StoredSession:
 
 
 class WorkQueue:
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(self, db: Database, keyring: Keyring, *, erase_on_close: bool = False) -> None:
         self._db = db
         self._keys = keyring
+        self._erase_on_close = erase_on_close
         pending = _inbox.c.status == "pending"
         earlier = _inbox.alias("earlier")
         now = bindparam("now", type_=UTCDateTime())
@@ -197,6 +198,14 @@ class WorkQueue:
                    ~exists().where(_inbox.c.pseudonym == _session.c.pseudonym, pending))
             .order_by(_session.c.wake_at)
         )
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keys
 
     @property
     def postgres(self) -> bool:
@@ -240,7 +249,8 @@ class WorkQueue:
                     sessions[r.pseudonym] = _stored(self._keys, r.pseudonym, r)
             batch = Claimed(conn=conn, keyring=self._keys, dialect=self._db.dialect, items=items, ticks=due,
                             sessions=sessions, versions={p: s.version for p, s in sessions.items()},
-                            cases=CaseStore(Connected(conn, self._db.dialect), self._keys))
+                            cases=CaseStore(Connected(conn, self._db.dialect), self._keys,
+                                            erase_on_close=self._erase_on_close))
             yield batch
             await batch.flush()
 
