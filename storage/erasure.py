@@ -165,16 +165,13 @@ async def purge_addresses(conn: AsyncConnection, *, before: datetime) -> list[st
 
 async def left_nothing(conn: AsyncConnection, people: Sequence[str]) -> list[str]:
     """Of these pseudonyms, those with no row left anywhere (their data keys may go)."""
-    gone = []
-    for p in people:
-        found = False
+    left = set(people)
+    for i in range(0, len(people), _CHUNK):
+        chunk = list(people[i:i + _CHUNK])
         for table in (_address, _session, _inbox, _outbox, _mail, _risk, _fu, _case):
-            if (await conn.execute(select(table.c.pseudonym).where(table.c.pseudonym == p).limit(1))).first():
-                found = True
-                break
-        if not found:
-            gone.append(p)
-    return gone
+            found = await conn.execute(select(table.c.pseudonym).where(table.c.pseudonym.in_(chunk)).distinct())
+            left -= set(found.scalars())
+    return [p for p in people if p in left]
 
 
 async def purge_table(conn: AsyncConnection, table: str, *, column: str, before: datetime) -> int:
@@ -194,6 +191,30 @@ async def purge_table(conn: AsyncConnection, table: str, *, column: str, before:
     return int(result.rowcount or 0)
 
 
+async def _orphan_keys(db: Database, keyring: Keyring, *, now: datetime) -> int:
+    """Destroy the data keys of people of whom no row is left (their last lines went with
+    retention), made over an hour ago. A key is doomed, the database asked again, and spared if a
+    value under it appeared meanwhile, before the doomed are destroyed."""
+    people = keyring.people
+    if people is None:
+        return 0
+    after, doomed = "", {}
+    while True:
+        batch = people.people(created_before=now - ORPHAN_GRACE, after=after)
+        if not batch:
+            break
+        after = batch[-1]
+        async with db.read() as conn:
+            gone = await left_nothing(conn, batch)
+        doomed.update(people.doom_many(gone))
+    if doomed:
+        async with db.read() as conn:
+            back = set(doomed) - set(await left_nothing(conn, list(doomed)))
+        for pseudonym in back:
+            people.spare(pseudonym, doomed[pseudonym])
+    return people.destroy_doomed()
+
+
 async def purge_desk_sessions(conn: AsyncConnection, *, before: datetime) -> int:
     """Web desk sign-ins that ended before `before`, and sign-in failures older than it."""
     a = await conn.execute(delete(_desk_session).where(_desk_session.c.expires_at < before))
@@ -203,6 +224,7 @@ async def purge_desk_sessions(conn: AsyncConnection, *, before: datetime) -> int
 
 # --- every kind of record at once ------------------------------------------------------------
 
+ORPHAN_GRACE = timedelta(hours=1)
 AUDIT_TABLE = "audit"  # the audit trail's table, where a release has one
 AUDIT_TIME_COLUMNS = ("at", "created_at")
 
@@ -234,7 +256,7 @@ async def purge(db: Database, store: Store, mailbox: WebMailbox, keyring: Keyrin
         gone = await left_nothing(conn, people)
     for pseudonym in gone:
         keyring.forget(pseudonym)
-    counts["people_keys"] = keyring.destroy_doomed()
+    counts["people_keys"] = keyring.destroy_doomed() + await _orphan_keys(db, keyring, now=now)
     async with db.write() as conn:
         counts["desk_sessions"] = await purge_desk_sessions(conn, before=now - keep.desk_sessions)
         counts["desk_sessions"] += int((await conn.execute(delete(_duty).where(

@@ -140,6 +140,34 @@ class KeyStore:
                 (_now(), pseudonym))
             return cursor.rowcount
 
+    def people(self, *, created_before: datetime, after: str = "", limit: int = 500) -> list[str]:
+        """Pseudonyms with a live key made before `created_before`, in order, after `after`."""
+        with self._lock:
+            return [r[0] for r in self._conn.execute(
+                "SELECT pseudonym FROM people_keys WHERE pseudonym IS NOT NULL AND pseudonym > ? "
+                "AND created_at < ? ORDER BY pseudonym LIMIT ?",
+                (after, created_before.astimezone(UTC).isoformat(), limit)).fetchall()]
+
+    def doom_many(self, pseudonyms: list[str]) -> dict[str, str]:
+        """`doom` each; returns {pseudonym: key id} of the keys doomed (to `spare` if need be)."""
+        doomed = {}
+        with self._lock:
+            for p in pseudonyms:
+                row = self._conn.execute("SELECT id FROM people_keys WHERE pseudonym = ?", (p,)).fetchone()
+                if row is not None:
+                    self._conn.execute("UPDATE people_keys SET pseudonym = NULL, doomed_at = ? WHERE id = ?",
+                                       (_now(), row[0]))
+                    doomed[p] = row[0]
+        return doomed
+
+    def spare(self, pseudonym: str, key_id: str) -> None:
+        """Undo `doom`: the person turned out to have a value under the key after all (a write
+        raced the retention pass). If they have a new key meanwhile, the old stays doomed."""
+        with self._lock:
+            self._conn.execute(
+                "UPDATE people_keys SET pseudonym = ?, doomed_at = NULL WHERE id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM people_keys WHERE pseudonym = ?)", (pseudonym, key_id, pseudonym))
+
     def destroy_doomed(self) -> int:
         """Destroy every doomed key (and forget it in this process); returns how many."""
         with self._lock:
