@@ -171,7 +171,7 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         receiver = Receiver(store=store, metrics=metrics, wake=lambda _items: bus.notify("inbox"))
         mailbox = storage.mailbox
         web_chat = WebChat(receiver=receiver, keyring=keyring, mailbox=mailbox, metrics=metrics, clock=clock,
-                           language_of=_language_of(store), limits=chat_limits(settings))
+                           language_of=_language_of(store), limits=chat_limits(settings), retention=retention)
         stack.push_async_callback(web_chat.close)
         bus.on("mailbox", web_chat.push)
         services = Services(

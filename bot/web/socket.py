@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from storage import Keyring, NewEvent, WebMailbox
+from storage.erasure import Retention
 
 from ..metrics import Metrics
 from ..receive import Receiver
@@ -59,7 +60,9 @@ class WebChat:
         hello_timeout: float = 15.0,
         heartbeat: float = 25.0,
         limits: ChatLimits | None = None,
+        retention: Retention | None = None,
     ) -> None:
+        self.retention = retention or Retention()  # what /chat/privacy tells people
         self.receiver = receiver
         self.keyring = keyring
         self.mailbox = mailbox
