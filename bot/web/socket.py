@@ -267,7 +267,10 @@ class WebChat:
                 continue
             await self.receiver.store.forget_person(pseudonym)
             await self.mailbox.forget(pseudonym)
+            self.keyring.forget(pseudonym)  # the greeting's data key goes with it
             forgotten += 1
+        if forgotten:
+            self.keyring.destroy_doomed()
         return forgotten
 
     @property
