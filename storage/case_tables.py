@@ -37,6 +37,9 @@ class CaseRow(SQLModel, table=True):
     urgent: bool = Field(default=False)
     language: str = Field(default="ja", max_length=16)
     share_consent: bool = Field(default=False)
+    # The terms the person accepted in the intake (a hash of their text) and when (issue 11).
+    terms_version: str | None = Field(default=None, max_length=32)
+    terms_accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answers_enc: str = Field(sa_type=Text)
     risk_enc: str | None = Field(default=None, sa_type=Text)  # JSON list of matched risk words
     counselor_id: str | None = Field(default=None, max_length=64)  # the counselor's Slack user id

@@ -83,6 +83,8 @@ class Case:
     offered_at: datetime | None
     accepted_at: datetime | None
     closed_at: datetime | None
+    terms_version: str | None = None  # the terms the person accepted, and when
+    terms_accepted_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -220,7 +222,7 @@ class CaseStore:
             counselor_id=r.counselor_id, counselor_name=r.counselor_name, outcome=r.outcome,
             told_position=r.told_position, lines_sent=bool(r.lines_sent), created_at=r.created_at,
             queued_at=r.queued_at, offered_at=r.offered_at, accepted_at=r.accepted_at,
-            closed_at=r.closed_at)
+            closed_at=r.closed_at, terms_version=r.terms_version, terms_accepted_at=r.terms_accepted_at)
 
     @staticmethod
     def _card_of(r: Any) -> Card:
@@ -260,7 +262,7 @@ class CaseStore:
         language: str, share_consent: bool, priority: int, risk_words: Sequence[str],
         org_id: str | None, candidates: Sequence[str], card: NewCard | None,
         told_position: int | None = None, due_at: datetime | None = None, build: Build = _NOTHING,
-        now: datetime,
+        terms: tuple[str, datetime] | None = None, now: datetime,
     ) -> Case:
         """Queue a new case (at `org_id`, or unassigned when no partner is open) with its card.
         `due_at`: when the desk's periodic pass should look at it (overflow, or a routing try)."""
@@ -271,6 +273,7 @@ class CaseStore:
                 urgent=urgent, language=language, share_consent=share_consent, answers_enc="",
                 lines_sent=False, told_position=told_position, version=1, created_at=now, queued_at=now,
                 offered_at=now if org_id else None, rank=rank_of(priority, now), due_at=due_at,
+                terms_version=terms[0] if terms else None, terms_accepted_at=terms[1] if terms else None,
             ).returning(_case.c.id))
             case_id = int(result.scalar_one())
             await conn.execute(update(_case).where(_case.c.id == case_id).values(

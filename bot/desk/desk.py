@@ -26,7 +26,7 @@ from .partners import Partners
 from .parts import DeskParts
 from .person import PersonSide
 from .policy import Actor
-from .port import DeskReply
+from .port import DeskReply, Terms
 from .risk import RiskLexicon
 from .sweeps import Sweeps
 
@@ -73,8 +73,9 @@ class Desk:
 
     # -- the port the dispatcher calls ----------------------------------------------------------------
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
-        await self.person.handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now)
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
+        await self.person.handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now, terms=terms)
 
     async def from_person(
         self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,

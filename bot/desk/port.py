@@ -23,6 +23,7 @@ from ..metrics import Metrics
 log = logging.getLogger(__name__)
 
 After = Literal["wait", "end", "start"]
+Terms = tuple[str, datetime]  # the version of the terms a person accepted, and when (bot/work/consent.py)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class DeskPort(Protocol):
         """The same desk working inside a batch's transaction (`cases` made on its connection)."""
         ...
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
         """The intake ended: find the person a counselor (or tell them who is open)."""
         ...
 
@@ -75,7 +77,8 @@ class NullDesk:
     def on(self, cases: CaseStore) -> NullDesk:
         return self
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
         self.metrics.handoffs.labels(channel).inc()
         log.info("handoff urgent=%s (no desk configured)", handoff.urgent)
 
@@ -125,8 +128,10 @@ class StaffedDesk:
     def on(self, cases: CaseStore) -> DeskPort:
         return StaffedDesk(self.desk.on(cases), self.null, staffing=self.staffing)
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
-        await (await self.current()).handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now)
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
+        await (await self.current()).handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now,
+                                             terms=terms)
 
     async def from_person(
         self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,

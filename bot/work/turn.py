@@ -25,7 +25,7 @@ from .. import texts
 from ..clock import Clock
 from ..desk.port import DeskPort
 from ..events import Inbound
-from . import erase
+from . import consent, erase
 from .outgoing import ChannelSpec, outgoing_rows
 
 log = logging.getLogger(__name__)
@@ -82,10 +82,18 @@ class Conversation:
             turn = engine.resume(flow, session, Input(text=inbound.text, media=inbound.media), now=now)
             turn = await self._screened(desk, pseudonym, inbound, turn, now)
 
-        self._commit(work, pseudonym, *_kept(turn), turn.messages, inbound, item, now)
+        state, wake_at = _kept(turn)
+        if state is None and any(isinstance(e, Handoff) for e in turn.effects):
+            state = turn.session.to_json()  # ended with the handoff: for its terms only, not stored
+            kept = None
+        else:
+            kept = state
+        terms = consent.stamp(state, stored.state if stored else None, self._flow_of(turn.session), now)
+        self._commit(work, pseudonym, terms if kept is not None else None, wake_at, turn.messages, inbound, item, now)
         for effect in turn.effects:
             if isinstance(effect, Handoff):  # in the same transaction as the turn that announces it
-                await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
+                await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now,
+                                   terms=consent.accepted(terms))
         return "answered"
 
     async def _start(self, work: Claimed, pseudonym: str, inbound: Inbound, language: str | None,
