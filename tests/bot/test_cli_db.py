@@ -26,7 +26,13 @@ def test_status_rotate_and_purge(tmp_path, monkeypatch, capsys):
     assert len(after.key_ids) == 2
 
     assert main(["db", "purge", "--older-than", "7"]) == 0
-    assert "deleted 0 finished rows older than 7 days" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "deleted 0 finished rows older than 7 days" in out
+    for kind in ("web_chat", "cases", "addresses", "people_keys", "desk_sessions", "audit"):
+        assert kind in out  # every kind of record is purged, not only the queue's rows
+
+    assert main(["db", "rewrap-keys"]) == 0
+    assert capsys.readouterr().out.startswith(f"rewrapped 0 data keys under {after.current_key_id}")
 
 
 def test_purge_refuses_zero_days_in_one_line(tmp_path, monkeypatch, capsys):

@@ -112,3 +112,21 @@ def test_key_store_repr_and_counts_show_no_key(tmp_path: Path) -> None:
     assert isinstance(store, KeyStore)
     assert store.counts() == {"people_keys": 1, "people_keys_doomed": 1}
     assert "p-" not in repr(store)
+
+
+def test_a_doomed_key_is_spared_if_a_value_raced_the_pass_unless_a_new_key_exists(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    keyring, _ = _keyring(tmp_path)
+    token = keyring.encrypt(b"x", aad=b"a", person="p1")
+    keyring.encrypt(b"y", aad=b"a", person="p2")
+    store = keyring.people
+    assert store is not None
+    assert store.people(created_before=datetime.now(UTC) + timedelta(seconds=1)) == ["p1", "p2"]
+    assert store.people(created_before=datetime.now(UTC) - timedelta(hours=1)) == []  # the grace
+    doomed = store.doom_many(["p1", "p2"])
+    store.spare("p1", doomed["p1"])
+    keyring.encrypt(b"z", aad=b"a", person="p2")  # p2 has a new key meanwhile: the old stays doomed
+    store.spare("p2", doomed["p2"])
+    assert store.destroy_doomed() == 1
+    assert keyring.decrypt(token, aad=b"a") == b"x"
