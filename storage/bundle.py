@@ -14,11 +14,15 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import text
 
 from storage.cases import CaseStore
 from storage.db import Database, SchemaPolicy, open_database
 from storage.demand import DemandStore
 from storage.desk_users import SCRYPT_N, SESSION_TTL, DeskUsers
+from storage.errors import KeyFileError
 from storage.flow_versions import FlowVersionStore
 from storage.keys import Keyring
 from storage.keystore import default_path
@@ -49,6 +53,17 @@ class Storage:
             self.keyring.people.close()
 
 
+async def _uses_people_keys(database: Database) -> bool:
+    """Whether any session, address or inbox row is encrypted under a person's data key."""
+    async with database.read() as conn:
+        for table, column in (("sessions", "state_enc"), ("addresses", "platform_user_id_enc"),
+                              ("inbox", "payload_enc")):
+            found = await conn.execute(text(f"SELECT 1 FROM {table} WHERE {column} LIKE 'p-%' LIMIT 1"))
+            if found.first() is not None:
+                return True
+    return False
+
+
 async def open_storage(
     url: str,
     key_file: str | os.PathLike[str],
@@ -77,9 +92,17 @@ async def open_storage(
     never leaves a half-opened database behind.
     """
     keyring, created = Keyring.load_or_create(key_file)
-    keyring.attach(key_store or default_path(key_file))
+    people = keyring.attach(key_store or default_path(key_file))
     database = await open_database(url, schema=schema, search_path=search_path, pool_size=pool_size,
                                    sqlite_synchronous=sqlite_synchronous, durable_commits=durable_commits)
+    if people.created and await _uses_people_keys(database):
+        await database.close()
+        people.close()
+        for suffix in ("", "-wal", "-shm"):  # the empty store just made; the operator restores theirs
+            Path(people.path + suffix).unlink(missing_ok=True)
+        raise KeyFileError(
+            f"{people.path}: no key store here, but the database holds values under people's data keys; "
+            "restore the key store (or set TSUNAGU_KEY_STORE to where it is) before starting")
     return Storage(
         database=database,
         keyring=keyring,

@@ -71,8 +71,7 @@ class KeyStore:
         self._keyring = keyring
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
-        if self.path != ":memory:":
-            _create_private(Path(self.path))
+        self.created = self.path == ":memory:" or _create_private(Path(self.path))
         try:
             self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
                                          check_same_thread=False)
@@ -213,15 +212,17 @@ def _aad(key_id: str) -> bytes:
     return f"person_key|{key_id}".encode()
 
 
-def _create_private(path: Path) -> None:
-    """Create the file with mode 0600 if it does not exist (SQLite would use the umask)."""
+def _create_private(path: Path) -> bool:
+    """Create the file with mode 0600 if it does not exist (SQLite would use the umask); True if
+    it was created now."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return
+        return False
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create the key store: {exc.strerror or exc}") from None
     os.close(fd)
+    return True
 
 
 def default_path(key_file: str | os.PathLike[str]) -> Path:

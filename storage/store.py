@@ -27,7 +27,7 @@ from sqlalchemy.sql.base import Executable
 
 from storage import statements as Q
 from storage.db import Database
-from storage.errors import ConcurrentUpdate, InvalidEvent
+from storage.errors import ConcurrentUpdate, ErasedValue, InvalidEvent
 from storage.keys import Keyring
 from storage.outbox import outbox_item, outbox_values
 from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, table_of
@@ -420,12 +420,24 @@ class Store:
             rows = (await conn.execute(due, {"b_now": now, "b_limit": limit})).all()
             if not rows:
                 return []
+            items, unreadable = {}, []
+            for r in rows:
+                try:
+                    items[r.id] = outbox_item(self._keys, r)
+                except ErasedValue:  # its person's data key is gone (erased): it can never be sent
+                    unreadable.append(r.id)
+            if unreadable:
+                await conn.execute(update(_outbox).where(_outbox.c.id.in_(unreadable)).values(
+                    status="undeliverable", finished_at=now, error="ErasedValue"))
+            rows = [r for r in rows if r.id in items]
+            if not rows:
+                return []
             ids = [r.id for r in rows]
             fresh = and_(_outbox.c.reply_token_enc.is_not(None), _outbox.c.reply_token_expires_at > now)
             await conn.execute(update(_outbox).where(_outbox.c.id.in_(ids)).values(
                 claimed_until=now + lease, claim=claim, attempts=_outbox.c.attempts + 1,
                 reply_tried=or_(_outbox.c.reply_tried, fresh)))
-        return [replace(outbox_item(self._keys, r), attempts=r.attempts + 1, claim=claim) for r in rows]
+        return [replace(items[r.id], attempts=r.attempts + 1, claim=claim) for r in rows]
 
     async def mark_sent(self, item: OutboxItem, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""

@@ -229,10 +229,19 @@ class WorkQueue:
             if self.postgres:
                 heads = heads.with_for_update(skip_locked=True, of=_inbox)
             rows = (await conn.execute(heads, {"now": now})).all()
-            items = [InboxItem(id=r.id, channel=r.channel, event_id=r.event_id, pseudonym=r.pseudonym,
-                               payload=self._keys.decrypt(r.payload_enc, aad=_aad(
-                                   "inbox", r.channel, r.event_id, r.pseudonym or "")),
-                               received_at=r.received_at, attempts=r.attempts) for r in rows]
+            items, unreadable = [], []
+            for r in rows:
+                try:
+                    payload = self._keys.decrypt(r.payload_enc, aad=_aad("inbox", r.channel, r.event_id,
+                                                                         r.pseudonym or ""))
+                except ErasedValue:  # its person's data key is gone (erased): a dead letter at once
+                    unreadable.append(r.id)
+                    continue
+                items.append(InboxItem(id=r.id, channel=r.channel, event_id=r.event_id, pseudonym=r.pseudonym,
+                                       payload=payload, received_at=r.received_at, attempts=r.attempts))
+            if unreadable:
+                await conn.execute(update(_inbox).where(_inbox.c.id.in_(unreadable)).values(
+                    status="failed", finished_at=now, error="ErasedValue"))
             due: list[str] = []
             if ticks and only is None:
                 query = self._ticks.limit(ticks)

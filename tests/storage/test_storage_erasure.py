@@ -73,3 +73,22 @@ async def test_erase_person_removes_everything_of_theirs_and_nothing_else(backen
     assert await _rows(db, "bob") == {"addresses": 1, "inbox": 1, "outbox": 0, "web_mailbox": 1, "risk_marks": 1,
                                       "follow_ups": 1, "cases": 2}
     assert await store.address_of("bob") == ("line", "U-bob")
+
+
+async def test_an_event_whose_key_was_destroyed_is_a_dead_letter_not_a_stuck_queue(backend: Backend,
+                                                                                  tmp_path: Path) -> None:
+    from storage.work import WorkQueue
+
+    db = await backend.open()
+    keyring = Keyring.generate()
+    keyring.attach(default_path(tmp_path / "k.key"))
+    store = Store(db, keyring)
+    await store.accept_events([NewEvent("line", "e-gone", "gone", b"x", T0), NewEvent("line", "e-ok", "ok", b"y", T0)])
+    keyring.forget("gone")
+    keyring.destroy_doomed()
+    queue = WorkQueue(db, keyring)
+    async with queue.claim(now=T0, limit=10) as work:
+        assert [(i.pseudonym, i.payload) for i in work.items] == [("ok", b"y")]
+    async with db.read() as conn:
+        status = (await conn.execute(text("SELECT status, error FROM inbox WHERE event_id = 'e-gone'"))).one()
+    assert tuple(status) == ("failed", "ErasedValue")
