@@ -78,6 +78,7 @@ class KeyStore:
             if self.path != ":memory:":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")  # a key is durable before a value uses it
+            self._conn.execute("PRAGMA secure_delete=ON")  # a destroyed key is overwritten, not freed
             self._conn.execute(_SCHEMA)
         except sqlite3.Error as exc:
             raise KeyFileError(f"{self.path}: cannot open the key store: {exc}") from None

@@ -51,3 +51,22 @@ def test_missing_key_file_is_one_clear_line(tmp_path, monkeypatch, capsys):
     assert main(["db", "status"]) == 1
     err = capsys.readouterr().err
     assert "absent.key" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_retention_settings_come_from_the_environment_and_bad_ones_are_one_line(tmp_path, monkeypatch, capsys):
+    from datetime import timedelta
+
+    from bot.settings import Settings
+
+    keep = Settings.from_env({"TSUNAGU_RETENTION_CASE_DAYS": "0", "TSUNAGU_RETENTION_ADDRESS_DAYS": "90",
+                              "TSUNAGU_RETENTION_AUDIT_DAYS": "730", "TSUNAGU_KEY_STORE": "/srv/keys/ks"}).retention()
+    assert keep.cases == timedelta(0) and keep.addresses == timedelta(days=90) and keep.audit == timedelta(days=730)
+    assert keep.queue == keep.web_chat == timedelta(days=30) and keep.desk_sessions == timedelta(days=7)
+    key = tmp_path / "tsunagu.key"
+    Keyring.load_or_create(key)
+    monkeypatch.setenv("TSUNAGU_KEY_FILE", str(key))
+    monkeypatch.setenv("TSUNAGU_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
+    monkeypatch.setenv("TSUNAGU_RETENTION_WEB_CHAT_DAYS", "-1")
+    assert main(["db", "purge"]) == 1
+    err = capsys.readouterr().err
+    assert "retention_web_chat_days" in err and err.count("\n") == 1
