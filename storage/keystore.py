@@ -215,8 +215,9 @@ def _aad(key_id: str) -> bytes:
 
 def _create_private(path: Path) -> bool:
     """Create the file with mode 0600 if it does not exist (SQLite would use the umask); True if
-    it was created now."""
+    it was created now. A missing folder is made too (mode 0700)."""
     try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         return False
