@@ -20,6 +20,7 @@ before there was a key store keep their key file ids and still decrypt.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -28,7 +29,7 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -90,6 +91,16 @@ class Keyring:
         encrypted under that person's data key. Returns the store (close it when done)."""
         self._people = KeyStore(path, self)
         return self._people
+
+    async def prepare(self, people: Iterable[str | None]) -> None:
+        """Make the data keys these people lack in a thread: a new key is written durably (an
+        fsync), which a server's event loop should not wait for (the web chat, a webhook)."""
+        if self._people is None:
+            return
+        store = self._people
+        for person in {p for p in people if p}:
+            if not store.has(person):
+                await asyncio.to_thread(store.key_for, person)
 
     def forget(self, pseudonym: str) -> None:
         """Erasure, first step: the person's data key is detached (doomed); their next value

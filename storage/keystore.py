@@ -110,6 +110,11 @@ class KeyStore:
                                          (pseudonym,)).fetchone()
             return row[0], self._unwrap(row[0], row[1])
 
+    def has(self, pseudonym: str) -> bool:
+        with self._lock:
+            found = self._conn.execute("SELECT 1 FROM people_keys WHERE pseudonym = ?", (pseudonym,)).fetchone()
+            return found is not None
+
     def key(self, key_id: str) -> bytes | None:
         """The data key `key_id`, or None if it was destroyed (or never existed here)."""
         with self._lock:

@@ -127,6 +127,7 @@ class Store:
         _aware(*(e.received_at for e in events))
         for e in events:
             _check(e)
+        await self._keys.prepare(e.pseudonym for e in events)
         values: list[dict[str, Any]] = []
         for e in events:
             values.append({
