@@ -82,18 +82,16 @@ class Conversation:
             turn = engine.resume(flow, session, Input(text=inbound.text, media=inbound.media), now=now)
             turn = await self._screened(desk, pseudonym, inbound, turn, now)
 
+        # The terms the person accepted, and when, travel in the session to the case (consent.py).
         state, wake_at = _kept(turn)
-        if state is None and any(isinstance(e, Handoff) for e in turn.effects):
-            state = turn.session.to_json()  # ended with the handoff: for its terms only, not stored
-            kept = None
-        else:
-            kept = state
-        terms = consent.stamp(state, stored.state if stored else None, self._flow_of(turn.session), now)
-        self._commit(work, pseudonym, terms if kept is not None else None, wake_at, turn.messages, inbound, item, now)
+        before, shown = (stored.state if stored else None), self._flow_of(turn.session)
+        self._commit(work, pseudonym, consent.stamp(state, before, shown, now), wake_at, turn.messages, inbound,
+                     item, now)
         for effect in turn.effects:
             if isinstance(effect, Handoff):  # in the same transaction as the turn that announces it
+                terms = consent.accepted(consent.stamp(turn.session.to_json(), before, shown, now))
                 await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now,
-                                   terms=consent.accepted(terms))
+                                   terms=terms)
         return "answered"
 
     async def _start(self, work: Claimed, pseudonym: str, inbound: Inbound, language: str | None,
