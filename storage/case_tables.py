@@ -13,6 +13,8 @@ from sqlmodel import Field, SQLModel
 
 from storage.tables import UTCDateTime, _Id
 
+HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # case handles: no 0/O, 1/I, read aloud without doubt
+
 
 class CaseRow(SQLModel, table=True):
     """One request for a counselor: from the end of an intake (or a follow-up) to Close."""

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.messages import Message
 from storage import statements as Q
-from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
+from storage.case_tables import HANDLE_ALPHABET, CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
 from storage.codec import encode_batches
 from storage.db import Connected, Database
 from storage.erasure import strip_cases
@@ -49,7 +49,7 @@ _fu = table_of(FollowUpRow)
 DESK_CHANNEL = "desk"  # notices about cards to the front ends (bot/desk/notices.py)
 LEGACY_DESK_CHANNEL = "slack-desk"  # the same, in rows written by the first release
 PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
-_HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
+_HANDLE_ALPHABET = HANDLE_ALPHABET
 NEW_CARD = "new"  # in a desk op's "card_id": the card this transition creates
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from storage.case_tables import CardRow, CaseMessageRow, CaseRow, FollowUpRow, RiskMarkRow
+from storage.case_tables import HANDLE_ALPHABET, CardRow, CaseMessageRow, CaseRow, FollowUpRow, RiskMarkRow
 from storage.db import Database
 from storage.desk_users import DeskFailureRow, DeskSessionRow
 from storage.errors import DecryptError
@@ -107,7 +108,7 @@ async def strip_cases(conn: AsyncConnection, keyring: Keyring, case_ids: Sequenc
     for chunk in _chunks(case_ids):
         for r in (await conn.execute(select(_case.c.id, _case.c.answers_enc).where(_case.c.id.in_(chunk)))).all():
             await conn.execute(update(_case).where(_case.c.id == r.id).values(
-                pseudonym=ANONYMOUS, risk_enc=None,
+                pseudonym=ANONYMOUS, risk_enc=None, handle=_random_handle(),
                 answers_enc=keyring.encrypt(json.dumps({"topics": _topics(keyring, r.id, r.answers_enc)}).encode(),
                                             aad=f"case|{r.id}|answers".encode())))
         await conn.execute(delete(_msg).where(_msg.c.case_id.in_(chunk)))
@@ -119,6 +120,13 @@ async def strip_cases(conn: AsyncConnection, keyring: Keyring, case_ids: Sequenc
         if drop_cards:
             await conn.execute(delete(_card).where(_card.c.case_id.in_(chunk)))
     return len(case_ids)
+
+
+def _random_handle() -> str:
+    """A handle like the case's own (cases.handle_for), but random: the old one is an HMAC of the
+    pseudonym, which anyone with the key file and a platform id could recompute and match."""
+    chars = [secrets.choice(HANDLE_ALPHABET) for _ in range(4)]
+    return f"{chars[0]}{chars[1]}-{chars[2]}{chars[3]}"
 
 
 def _topics(keyring: Keyring, case_id: int, token: str | None) -> list[str]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from storage import CaseStore, Database, Keyring, NewEvent, Store, WebMailbox, erasure
-from storage.cases import NewCard
+from storage.cases import NewCard, handle_for
 from storage.keystore import default_path
 from tests.backends import Backend
 
@@ -66,6 +66,8 @@ async def test_erase_person_removes_everything_of_theirs_and_nothing_else(backen
     for case_id in (closed_id, open_id):
         case = await cases.case(case_id)
         assert case is not None and case.pseudonym == "" and case.status == "closed" and case.risk_words == ()
+        # the handle was an HMAC of the pseudonym: recomputable from a platform id; now random
+        assert case.handle != handle_for(keyring, "alice", case_id) and len(case.handle) == 5
         assert await cases.messages(case_id) == []
     was_open = await cases.case(open_id)
     assert was_open is not None and was_open.outcome == "erased" and dict(was_open.answers) == {"topics": ["dv"]}
