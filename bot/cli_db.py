@@ -103,6 +103,13 @@ def run_current(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     counts = _with_store(settings, lambda store: store.counts())
+    path = settings.key_store or default_path(settings.key_file)
+    if path.exists():  # people's data keys, live and waiting to be destroyed (never created here)
+        keys = Keyring.load(settings.key_file).attach(path)
+        try:
+            counts.update(keys.counts())
+        finally:
+            keys.close()
     for name, value in counts.items():
         print(f"{name:<22}{value}")
     return 0
