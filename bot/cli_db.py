@@ -7,7 +7,8 @@ status      row counts (queues, sessions), and whether the database answers
 create-key  create the key file (mode 0600) before the first start, for deployments that mount
             it read-only (containers, systemd credentials); refuses to overwrite one
 rotate-key  add a new data key and make it current (old keys stay, so old rows still read)
-purge       delete finished inbox and outbox rows older than the retention period
+rewrap-keys wrap every person's data key (the key store) under the key file's current key
+purge       delete every kind of record past its retention period (docs/privacy.md)
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import TypeVar
 
-from storage import Keyring, Store, migrate, open_database
+from storage import Keyring, Store, erasure, migrate, open_database, open_storage
+from storage.keystore import default_path
 
 from .cli import CliError
 from .clock import utcnow
@@ -53,9 +56,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Restart (or reload) running servers to pick the new key up.",
     )
     rotate.set_defaults(run=run_rotate)
-    purge = actions.add_parser("purge", help="delete finished inbox/outbox rows older than N days")
+    actions.add_parser(
+        "rewrap-keys",
+        help="wrap people's data keys (TSUNAGU_KEY_STORE) under the key file's current key",
+        description="Run after rotate-key once every server runs with the new key file.",
+    ).set_defaults(run=run_rewrap)
+    purge = actions.add_parser(
+        "purge", help="delete every kind of record past its retention period (docs/privacy.md)",
+        description="Finished inbox/outbox rows, web chat lines, closed cases' content, addresses of people "
+        "no longer in touch, ended desk sessions and audit entries, each past its TSUNAGU_RETENTION_* "
+        "setting; the hourly pass of a running worker does the same.")
     purge.add_argument("--older-than", type=int, default=None, metavar="DAYS",
-                       help="retention in days (default: TSUNAGU_RETENTION_DAYS, 30)")
+                       help="retention of finished inbox/outbox rows and web chat lines, in days "
+                       "(default: TSUNAGU_RETENTION_DAYS and TSUNAGU_RETENTION_WEB_CHAT_DAYS, 30)")
     purge.set_defaults(run=run_purge)
 
 
@@ -98,6 +111,13 @@ def run_current(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     counts = _with_store(settings, lambda store: store.counts())
+    path = settings.key_store or default_path(settings.key_file)
+    if path.exists():  # people's data keys, live and waiting to be destroyed (never created here)
+        keys = Keyring.load(settings.key_file).attach(path)
+        try:
+            counts.update(keys.counts())
+        finally:
+            keys.close()
     for name, value in counts.items():
         print(f"{name:<22}{value}")
     return 0
@@ -119,12 +139,39 @@ def run_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_rewrap(args: argparse.Namespace) -> int:
+    settings = Settings.from_env()
+    keyring = Keyring.load(settings.key_file)
+    store = keyring.attach(settings.key_store or default_path(settings.key_file))
+    try:
+        changed = store.rewrap()
+    finally:
+        store.close()
+    print(f"rewrapped {changed} data keys under {keyring.current_key_id}")
+    return 0
+
+
 def run_purge(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    days = settings.retention_days if args.older_than is None else args.older_than
-    if days < 1:
-        raise CliError("--older-than must be at least 1 day (late redeliveries are recognised by the finished rows)")
-    before = utcnow() - timedelta(days=days)
-    deleted = _with_store(settings, lambda store: store.purge_finished(before=before))
-    print(f"deleted {deleted} finished rows older than {days} days")
+    keep = settings.retention()
+    if args.older_than is not None:
+        if args.older_than < 1:
+            raise CliError("--older-than must be at least 1 day "
+                           "(late redeliveries are recognised by the finished rows)")
+        keep = replace(keep, queue=timedelta(days=args.older_than), web_chat=timedelta(days=args.older_than))
+
+    async def main() -> dict[str, int]:
+        Keyring.load(settings.key_file)  # refuse a missing key file rather than create one
+        storage = await open_storage(settings.database_url, settings.key_file, key_store=settings.key_store)
+        try:
+            return await erasure.purge(storage.database, storage.store, storage.mailbox, storage.keyring, keep,
+                                       now=utcnow())
+        finally:
+            await storage.close()
+
+    counts = asyncio.run(main())
+    print(f"deleted {counts['queue']} finished rows older than {keep.queue.days} days")
+    for name, count in counts.items():
+        if name != "queue":
+            print(f"{name:<14}{count}")
     return 0

@@ -142,7 +142,9 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         metrics = Metrics()
         # A process that takes events in commits durably before it acknowledges them; a worker
         # alone need not wait for the disk: what it loses in a power cut is redone (see open_database).
-        storage = await open_storage(settings.database_url, settings.key_file, durable_commits=web)
+        retention = settings.retention()
+        storage = await open_storage(settings.database_url, settings.key_file, key_store=settings.key_store,
+                                     durable_commits=web, erase_on_close=not retention.cases)
         stack.push_async_callback(storage.close)
         if storage.key_created:
             log.warning("no key file was at %s, so a new one was created: back it up and keep it apart from the "
@@ -161,7 +163,7 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         desk = Desk(cases=cases, directory=directory, hotlines=load_hotlines(),
                     lexicon=RiskLexicon.load(settings.risk_words_file), clock=clock, metrics=metrics,
                     wake_sender=lambda: bus.notify("outbox"), web_accounts=users.org_ids,
-                    retention=timedelta(days=settings.retention_days), demand=storage.demand,
+                    retention=retention.cases, demand=storage.demand,
                     presence=storage.presence)
         if web and on_embedded_defaults(settings) and await users.count() == 0:
             await create_demo_user(users, directory, now=clock(), presence=storage.presence)
@@ -169,7 +171,7 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         receiver = Receiver(store=store, metrics=metrics, wake=lambda _items: bus.notify("inbox"))
         mailbox = storage.mailbox
         web_chat = WebChat(receiver=receiver, keyring=keyring, mailbox=mailbox, metrics=metrics, clock=clock,
-                           language_of=_language_of(store), limits=chat_limits(settings))
+                           language_of=_language_of(store), limits=chat_limits(settings), retention=retention)
         stack.push_async_callback(web_chat.close)
         bus.on("mailbox", web_chat.push)
         services = Services(
@@ -224,7 +226,8 @@ async def _work(stack: contextlib.AsyncExitStack, settings: Settings, clock: Clo
     if not await port.staffing.staffed():
         log.info("desk not taking handoffs yet: no Slack and no web desk user "
                  "(tsunagu desk add-user ORG NAME; the running service sees it within seconds)")
-    queue = WorkQueue(services.database, services.keyring)
+    retention = settings.retention()
+    queue = WorkQueue(services.database, services.keyring, erase_on_close=not retention.cases)
     conversation = Conversation(flows=flows, clock=clock, channels={
         line_translate.CHANNEL: ChannelSpec(batch_size=line_translate.MAX_MESSAGES_PER_CALL,
                                             reply_ttl=timedelta(seconds=settings.reply_token_ttl_seconds)),
@@ -237,7 +240,7 @@ async def _work(stack: contextlib.AsyncExitStack, settings: Settings, clock: Clo
     pump = OutboxPump(store=services.store, senders=senders, metrics=metrics, clock=clock, bus=bus,
                       poll_seconds=settings.sender_poll_seconds, lease=timedelta(seconds=settings.send_lease_seconds))
     passes = Passes(queue=queue, store=services.store, mailbox=services.web_mailbox, desk=desk, clock=clock,
-                    retention=timedelta(days=settings.retention_days), desk_every=settings.desk_poll_seconds)
+                    retention=retention, desk_every=settings.desk_poll_seconds)
 
     stack.push_async_callback(pump.close)
     await stack.enter_async_context(_task(pump.run(), "outbox"))

@@ -11,7 +11,10 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+
+from storage.erasure import Retention
 
 from . import SettingsError
 
@@ -22,7 +25,14 @@ ENV_NAMES: dict[str, str] = {
     "TSUNAGU_FLOWS_DIR": "flows_dir",
     "TSUNAGU_DIRECTORY": "directory",
     "TSUNAGU_LOG_LEVEL": "log_level",
+    "TSUNAGU_KEY_STORE": "key_store",
     "TSUNAGU_RETENTION_DAYS": "retention_days",
+    # Retention per kind of record (issue 11, docs/privacy.md), in days.
+    "TSUNAGU_RETENTION_WEB_CHAT_DAYS": "retention_web_chat_days",
+    "TSUNAGU_RETENTION_CASE_DAYS": "retention_case_days",
+    "TSUNAGU_RETENTION_ADDRESS_DAYS": "retention_address_days",
+    "TSUNAGU_RETENTION_DESK_SESSION_DAYS": "retention_desk_session_days",
+    "TSUNAGU_RETENTION_AUDIT_DAYS": "retention_audit_days",
     "TSUNAGU_STATS_K": "stats_k",
     "LINE_CHANNEL_SECRET": "line_channel_secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "line_channel_access_token",
@@ -62,7 +72,17 @@ class Settings:
     flows_dir: Path | None = None  # None: the bundled flows
     directory: Path | None = None  # None: the bundled example directory
     log_level: str = "INFO"
-    retention_days: int = 30  # finished inbox/outbox rows are deleted after this
+    # People's data keys (storage/keystore.py); None: next to the key file (tsunagu.keystore).
+    key_store: Path | None = None
+    # Retention, per kind of record, in days (docs/privacy.md; bot/work/retention.py).
+    retention_days: int = 30  # finished inbox/outbox rows (at least 1: late redeliveries)
+    retention_web_chat_days: int = 30  # web chat lines
+    # Closed cases' content: answers, risk words, messages, notes, cards, follow-ups (an anonymous
+    # record stays for statistics). 0: erased as the case closes (zero retention).
+    retention_case_days: int = 30
+    retention_address_days: int = 30  # addresses of people with no open case, session or follow-up
+    retention_desk_session_days: int = 7  # web desk sign-ins, after they ended; sign-in failures
+    retention_audit_days: int = 365  # the audit trail (its table, where there is one)
     stats_k: int = 10  # statistics hide counts under k, and those they could be worked back from
     line_channel_secret: str | None = None
     line_channel_access_token: str | None = None
@@ -116,6 +136,22 @@ class Settings:
     # Slow clients: a request's headers, and its body, must arrive within these.
     header_timeout_seconds: float = 20.0
     body_timeout_seconds: float = 20.0
+
+    def retention(self) -> Retention:
+        """How long each kind of record is kept (storage/erasure.py, docs/privacy.md)."""
+        for name in ("retention_web_chat_days", "retention_case_days", "retention_address_days",
+                     "retention_desk_session_days", "retention_audit_days"):
+            if getattr(self, name) < 0:
+                raise SettingsError(f"setting {name!r} must be 0 or more days")
+        if self.retention_days < 1:
+            raise SettingsError("setting 'retention_days' must be at least 1 day (late redeliveries are "
+                                "recognised by the finished rows)")
+        return Retention(queue=timedelta(days=self.retention_days),
+                         web_chat=timedelta(days=self.retention_web_chat_days),
+                         cases=timedelta(days=self.retention_case_days),
+                         addresses=timedelta(days=self.retention_address_days),
+                         desk_sessions=timedelta(days=self.retention_desk_session_days),
+                         audit=timedelta(days=self.retention_audit_days))
 
     @property
     def line_enabled(self) -> bool:

@@ -10,7 +10,7 @@ db.py for the engine set-up and its schema policy, migrate.py for schema migrati
 and codec.py for the outbox row and its messages. `close()` finishes queued writes first.
 """
 
-from storage import migrate
+from storage import erasure, migrate
 from storage.bundle import Storage, open_storage
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 from storage.codec import PayloadError, decode_messages, encode_batches, encode_messages
@@ -71,6 +71,7 @@ __all__ = [
     "decode_messages",
     "encode_batches",
     "encode_messages",
+    "erasure",
     "migrate",
     "open_database",
     "open_storage",

@@ -13,6 +13,8 @@ from sqlmodel import Field, SQLModel
 
 from storage.tables import UTCDateTime, _Id
 
+HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # case handles: no 0/O, 1/I, read aloud without doubt
+
 
 class CaseRow(SQLModel, table=True):
     """One request for a counselor: from the end of an intake (or a follow-up) to Close."""
@@ -37,6 +39,9 @@ class CaseRow(SQLModel, table=True):
     urgent: bool = Field(default=False)
     language: str = Field(default="ja", max_length=16)
     share_consent: bool = Field(default=False)
+    # The terms the person accepted in the intake (a hash of their text) and when (issue 11).
+    terms_version: str | None = Field(default=None, max_length=32)
+    terms_accepted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     answers_enc: str = Field(sa_type=Text)
     risk_enc: str | None = Field(default=None, sa_type=Text)  # JSON list of matched risk words
     counselor_id: str | None = Field(default=None, max_length=64)  # the counselor's Slack user id

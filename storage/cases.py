@@ -30,9 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.messages import Message
 from storage import statements as Q
-from storage.case_tables import CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
+from storage.case_tables import HANDLE_ALPHABET, CardRow, CaseMessageRow, CaseRow, DeskOrgRow, FollowUpRow, RiskMarkRow
 from storage.codec import encode_batches
 from storage.db import Connected, Database
+from storage.erasure import strip_cases
 from storage.errors import StorageError
 from storage.keys import Keyring
 from storage.outbox import outbox_values
@@ -48,7 +49,7 @@ _fu = table_of(FollowUpRow)
 DESK_CHANNEL = "desk"  # notices about cards to the front ends (bot/desk/notices.py)
 LEGACY_DESK_CHANNEL = "slack-desk"  # the same, in rows written by the first release
 PERSON_BATCH = 5  # messages per outbox row (LINE takes 5 per call)
-_HANDLE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without doubt
+_HANDLE_ALPHABET = HANDLE_ALPHABET
 NEW_CARD = "new"  # in a desk op's "card_id": the card this transition creates
 
 
@@ -82,6 +83,8 @@ class Case:
     offered_at: datetime | None
     accepted_at: datetime | None
     closed_at: datetime | None
+    terms_version: str | None = None  # the terms the person accepted, and when
+    terms_accepted_at: datetime | None = None
 
     @property
     def label(self) -> str:
@@ -188,9 +191,11 @@ def _due_now(now: datetime, *, unassigned: bool, at_orgs: Sequence[str] = ()) ->
 
 
 class CaseStore:
-    def __init__(self, db: Database | Connected, keyring: Keyring) -> None:
+    def __init__(self, db: Database | Connected, keyring: Keyring, *, erase_on_close: bool = False) -> None:
+        """`erase_on_close`: zero retention, a case's content goes as it closes (erasure.py)."""
         self._db = db
         self._keys = keyring
+        self.erase_on_close = erase_on_close
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
 
     @property
@@ -200,8 +205,11 @@ class CaseStore:
 
     # --- encoding -----------------------------------------------------------------------------
 
-    def _enc(self, value: Any, *aad: str) -> str:
-        return self._keys.encrypt(json.dumps(value, ensure_ascii=False).encode(), aad=_aad(*aad))
+    def _enc(self, value: Any, *aad: str, person: str | None) -> str:
+        """Encrypted under the data key of `person` (None or "": the key file's, for what no
+        longer belongs to anyone, e.g. the anonymous record of an erased case)."""
+        return self._keys.encrypt(json.dumps(value, ensure_ascii=False).encode(), aad=_aad(*aad),
+                                  person=person or None)
 
     def _dec(self, token: str | None, *aad: str, default: Any = None) -> Any:
         if token is None:
@@ -219,7 +227,7 @@ class CaseStore:
             counselor_id=r.counselor_id, counselor_name=r.counselor_name, outcome=r.outcome,
             told_position=r.told_position, lines_sent=bool(r.lines_sent), created_at=r.created_at,
             queued_at=r.queued_at, offered_at=r.offered_at, accepted_at=r.accepted_at,
-            closed_at=r.closed_at)
+            closed_at=r.closed_at, terms_version=r.terms_version, terms_accepted_at=r.terms_accepted_at)
 
     @staticmethod
     def _card_of(r: Any) -> Card:
@@ -237,7 +245,8 @@ class CaseStore:
             if op.get("card_id") == NEW_CARD:
                 op = dict(op, card_id=new_card)
             rows.append(outbox_values(self._keys, pseudonym=f"desk:{case.id}", channel=DESK_CHANNEL,
-                                      payload=json.dumps(op, ensure_ascii=False).encode(), now=now))
+                                      payload=json.dumps(op, ensure_ascii=False).encode(), now=now,
+                                      person=case.pseudonym or None))
         if rows:
             await conn.execute(Q.OUTBOX_INSERT, rows)
 
@@ -258,7 +267,7 @@ class CaseStore:
         language: str, share_consent: bool, priority: int, risk_words: Sequence[str],
         org_id: str | None, candidates: Sequence[str], card: NewCard | None,
         told_position: int | None = None, due_at: datetime | None = None, build: Build = _NOTHING,
-        now: datetime,
+        terms: tuple[str, datetime] | None = None, now: datetime,
     ) -> Case:
         """Queue a new case (at `org_id`, or unassigned when no partner is open) with its card.
         `due_at`: when the desk's periodic pass should look at it (overflow, or a routing try)."""
@@ -269,12 +278,13 @@ class CaseStore:
                 urgent=urgent, language=language, share_consent=share_consent, answers_enc="",
                 lines_sent=False, told_position=told_position, version=1, created_at=now, queued_at=now,
                 offered_at=now if org_id else None, rank=rank_of(priority, now), due_at=due_at,
+                terms_version=terms[0] if terms else None, terms_accepted_at=terms[1] if terms else None,
             ).returning(_case.c.id))
             case_id = int(result.scalar_one())
             await conn.execute(update(_case).where(_case.c.id == case_id).values(
                 handle=handle_for(self._keys, pseudonym, case_id),
-                answers_enc=self._enc(dict(answers), "case", str(case_id), "answers"),
-                risk_enc=self._enc(list(risk_words), "case", str(case_id), "risk")))
+                answers_enc=self._enc(dict(answers), "case", str(case_id), "answers", person=pseudonym),
+                risk_enc=self._enc(list(risk_words), "case", str(case_id), "risk", person=pseudonym)))
             card_id = await self._add_card(conn, case_id, card, now) if card else None
             case = await self._load(conn, case_id)
             assert case is not None
@@ -296,11 +306,12 @@ class CaseStore:
         conversation that ends or leaves its partner makes the cases waiting for capacity due now.
         """
         sets: dict[str, Any] = {}
+        risk_words = None
         for key, value in (values or {}).items():
             if key in ("candidates", "tried"):
                 sets[key] = json.dumps(list(value))
             elif key == "risk_words":
-                sets["risk_enc"] = self._enc(list(value), "case", str(case_id), "risk")
+                risk_words = list(value)
             else:
                 sets[key] = value
         where = [_case.c.id == case_id, _case.c.status.in_(list(expect_status))]
@@ -309,6 +320,9 @@ class CaseStore:
         if expect_counselor is not _ANY:
             where.append(_case.c.counselor_id == expect_counselor)
         async with self._db.write() as conn:
+            if risk_words is not None:
+                owner = (await conn.execute(select(_case.c.pseudonym).where(_case.c.id == case_id))).scalar()
+                sets["risk_enc"] = self._enc(risk_words, "case", str(case_id), "risk", person=owner)
             if sets.get("status") in ("active", "closed"):
                 sets["due_at"] = None
             result = await conn.execute(
@@ -335,6 +349,8 @@ class CaseStore:
                     days=followup_days, status="offered", due_at=now + timedelta(days=followup_days),
                     created_at=now))
             await self._emit(conn, case, build(case), now, new_card_id)
+            if self.erase_on_close and sets.get("status") == "closed":
+                await strip_cases(conn, self._keys, [case_id], drop_cards=False, pending_notices=False)
         return case
 
     async def accept(self, card_id: int, *, counselor_id: str, counselor_name: str, capacity: int,
@@ -517,9 +533,10 @@ class CaseStore:
                      build: Build = _NOTHING, now: datetime) -> bool:
         """Keep a relayed text or note, and send what `build` says, once per `source_key`."""
         async with self._db.write() as conn:
+            owner = (await conn.execute(select(_case.c.pseudonym).where(_case.c.id == case_id))).scalar()
             result = await conn.execute(self._insert(_msg).values(
                 case_id=case_id, direction=direction, source_key=source_key,
-                body_enc=self._enc(text, "case_message", str(case_id), source_key), created_at=now,
+                body_enc=self._enc(text, "case_message", str(case_id), source_key, person=owner), created_at=now,
             ).on_conflict_do_nothing(index_elements=["source_key"]).returning(_msg.c.id))
             if result.first() is None:
                 return False
@@ -543,14 +560,15 @@ class CaseStore:
         True the first time (send the emergency lines then)."""
         async with self._db.write() as conn:
             await conn.execute(self._insert(_risk).values(
-                pseudonym=pseudonym, score=0, words_enc=self._enc([], "risk", pseudonym),
+                pseudonym=pseudonym, score=0, words_enc=self._enc([], "risk", pseudonym, person=pseudonym),
                 updated_at=now).on_conflict_do_nothing(index_elements=["pseudonym"]))
             row = (await conn.execute(select(_risk).where(_risk.c.pseudonym == pseudonym))).one()
             known = self._dec(row.words_enc, "risk", pseudonym, default=[])
             new = [w for w in weights if w not in known]
             merged = known + new
             await conn.execute(update(_risk).where(_risk.c.pseudonym == pseudonym).values(
-                score=row.score + sum(weights[w] for w in new), words_enc=self._enc(merged, "risk", pseudonym),
+                score=row.score + sum(weights[w] for w in new),
+                words_enc=self._enc(merged, "risk", pseudonym, person=pseudonym),
                 lines_sent_at=row.lines_sent_at or now, updated_at=now))
         return row.lines_sent_at is None
 

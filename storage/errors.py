@@ -33,6 +33,11 @@ class UnknownKeyId(DecryptError):
     """The value was encrypted under a key id the key file no longer holds."""
 
 
+class ErasedValue(DecryptError):
+    """The value was encrypted under a person's data key that is no longer in the key store:
+    the person erased their data (or the key store is not the one the value was written with)."""
+
+
 class TamperedValue(DecryptError):
     """Authentication failed: the ciphertext was altered or moved to another row or purpose."""
 

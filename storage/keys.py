@@ -11,10 +11,16 @@ pseudonym key never rotates: a new one would turn every person into a stranger.
 
 An encrypted value is the text `"<key id>:" + urlsafe_b64(nonce + ciphertext)`. Every caller passes
 associated data naming the row and purpose, so a ciphertext copied into another row fails to decrypt.
+
+A person's values are encrypted under their own data key when the keyring has a key store
+(keystore.py, `attach`) and the caller names the person (`encrypt(..., person=pseudonym)`): the
+key id is then the person's key's (`p-…`), and erasing the person destroys it. Values written
+before there was a key store keep their key file ids and still decrypt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -23,13 +29,14 @@ import json
 import os
 import secrets
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from storage.errors import KeyFileError, TamperedValue, UnknownKeyId
+from storage.errors import ErasedValue, KeyFileError, TamperedValue, UnknownKeyId
+from storage.keystore import PREFIX, KeyStore
 
 _FORMAT = 1
 _NONCE = 12
@@ -51,7 +58,8 @@ class Keyring:
         if current not in data_keys:
             raise KeyFileError(f"current key id {current!r} is not among the data keys")
         for key_id, key in data_keys.items():
-            if not key_id or ":" in key_id or "|" in key_id or len(key) != _KEY_BYTES:
+            if not key_id or ":" in key_id or "|" in key_id or key_id.startswith(PREFIX) \
+                    or len(key) != _KEY_BYTES:
                 raise KeyFileError(
                     f"data key {key_id!r} must be {_KEY_BYTES} bytes, its id without ':' or '|'")
         if len(pseudonym_key) < _KEY_BYTES:
@@ -60,6 +68,7 @@ class Keyring:
         self._aead = {key_id: AESGCM(key) for key_id, key in self._keys.items()}
         self._current = current
         self._pseudonym_key = pseudonym_key
+        self._people: KeyStore | None = None
 
     def __repr__(self) -> str:
         return f"Keyring(current={self._current!r}, key_ids={sorted(self._keys)!r})"
@@ -71,6 +80,36 @@ class Keyring:
     @property
     def key_ids(self) -> tuple[str, ...]:
         return tuple(self._keys)
+
+    @property
+    def people(self) -> KeyStore | None:
+        """The key store of people's data keys, if attached."""
+        return self._people
+
+    def attach(self, path: str | os.PathLike[str]) -> KeyStore:
+        """Open (or create) the key store at `path`: from now on a value given a `person` is
+        encrypted under that person's data key. Returns the store (close it when done)."""
+        self._people = KeyStore(path, self)
+        return self._people
+
+    async def prepare(self, people: Iterable[str | None]) -> None:
+        """Make the data keys these people lack in a thread: a new key is written durably (an
+        fsync), which a server's event loop should not wait for (the web chat, a webhook)."""
+        if self._people is None:
+            return
+        store = self._people
+        for person in {p for p in people if p}:
+            if not store.has(person):
+                await asyncio.to_thread(store.key_for, person)
+
+    def forget(self, pseudonym: str) -> None:
+        """Erasure, first step: the person's data key is detached (doomed); their next value
+        gets a new key. `destroy_doomed` (after the erasure committed) destroys it."""
+        if self._people is not None:
+            self._people.doom(pseudonym)
+
+    def destroy_doomed(self) -> int:
+        return 0 if self._people is None else self._people.destroy_doomed()
 
     # --- creation and files -------------------------------------------------------------------
 
@@ -177,9 +216,14 @@ class Keyring:
         message = f"{channel}:{platform_user_id}".encode()
         return hmac.new(self._pseudonym_key, message, hashlib.sha256).hexdigest()
 
-    def encrypt(self, data: bytes, *, aad: bytes) -> str:
-        """Encrypt under the current key; `aad` binds the value to its row and purpose."""
+    def encrypt(self, data: bytes, *, aad: bytes, person: str | None = None) -> str:
+        """Encrypt under the current key, or the data key of `person` if a key store is attached;
+        `aad` binds the value to its row and purpose."""
         nonce = secrets.token_bytes(_NONCE)
+        if person and self._people is not None:
+            key_id, key = self._people.key_for(person)
+            sealed = AESGCM(key).encrypt(nonce, bytes(data), aad)
+            return f"{key_id}:{_b64e(nonce + sealed)}"
         sealed = self._aead[self._current].encrypt(nonce, bytes(data), aad)
         return f"{self._current}:{_b64e(nonce + sealed)}"
 
@@ -188,9 +232,17 @@ class Keyring:
         key_id, sep, body = token.partition(":")
         if not sep:
             raise TamperedValue("stored value is not an encrypted token")
-        aead = self._aead.get(key_id)
-        if aead is None:
-            raise UnknownKeyId(f"stored value uses key id {key_id!r}, which the key file does not hold")
+        if key_id.startswith(PREFIX):
+            key = self._people.key(key_id) if self._people is not None else None
+            if key is None:
+                raise ErasedValue("stored value belongs to a person whose data key was destroyed "
+                                  "(erased), or the key store is not the one it was written with")
+            aead = AESGCM(key)
+        else:
+            found = self._aead.get(key_id)
+            if found is None:
+                raise UnknownKeyId(f"stored value uses key id {key_id!r}, which the key file does not hold")
+            aead = found
         try:
             blob = _b64d(body)
         except (ValueError, binascii.Error):

@@ -24,15 +24,20 @@ def _aad(purpose: str, pseudonym: str, retry_key: str) -> bytes:
 
 def outbox_values(keyring: Keyring, *, pseudonym: str, channel: str, payload: bytes, now: datetime,
                   reply_token: str | None = None,
-                  reply_token_expires_at: datetime | None = None) -> dict[str, Any]:
-    """The values of one new, pending outbox row, due at once; ready for an INSERT."""
+                  reply_token_expires_at: datetime | None = None,
+                  person: str | None | bool = True) -> dict[str, Any]:
+    """The values of one new, pending outbox row, due at once; ready for an INSERT.
+
+    Encrypted under the data key of `person`: by default the row's own pseudonym; a desk row
+    (`desk:<case id>`) names the case's person, or None (nothing of a person in it)."""
     retry_key = str(uuid.uuid4())
+    owner = pseudonym if person is True else (person or None)
     return {
         "pseudonym": pseudonym,
         "channel": channel,
-        "payload_enc": keyring.encrypt(payload, aad=_aad("outbox", pseudonym, retry_key)),
+        "payload_enc": keyring.encrypt(payload, aad=_aad("outbox", pseudonym, retry_key), person=owner),
         "reply_token_enc": None if reply_token is None else keyring.encrypt(
-            reply_token.encode(), aad=_aad("reply", pseudonym, retry_key)),
+            reply_token.encode(), aad=_aad("reply", pseudonym, retry_key), person=owner),
         "reply_token_expires_at": reply_token_expires_at,
         "retry_key": retry_key,
         "status": "pending",

@@ -27,7 +27,7 @@ from sqlalchemy.sql.base import Executable
 
 from storage import statements as Q
 from storage.db import Database
-from storage.errors import ConcurrentUpdate, InvalidEvent
+from storage.errors import ConcurrentUpdate, ErasedValue, InvalidEvent
 from storage.keys import Keyring
 from storage.outbox import outbox_item, outbox_values
 from storage.tables import AddressRow, InboxRow, OutboxRow, SessionRow, table_of
@@ -127,12 +127,14 @@ class Store:
         _aware(*(e.received_at for e in events))
         for e in events:
             _check(e)
+        await self._keys.prepare(e.pseudonym for e in events)
         values: list[dict[str, Any]] = []
         for e in events:
             values.append({
                 "channel": e.channel, "event_id": e.event_id, "pseudonym": e.pseudonym,
                 "payload_enc": self._keys.encrypt(
-                    e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or "")),
+                    e.payload, aad=_aad("inbox", e.channel, e.event_id, e.pseudonym or ""),
+                    person=e.pseudonym),
                 "status": "pending", "received_at": e.received_at,
             })
         done: asyncio.Future[dict[tuple[str, str], tuple[int, datetime]]] = (
@@ -280,7 +282,8 @@ class Store:
                                now: datetime) -> None:
         """Record how to reach `pseudonym`; the only place a platform user id is stored."""
         _aware(now)
-        token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
+        token = self._keys.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym),
+                                   person=pseudonym)
         await self._later(self._address_upsert, {"pseudonym": pseudonym, "channel": channel,
                                                  "platform_user_id_enc": token, "updated_at": now})
 
@@ -324,7 +327,7 @@ class Store:
         state_token = None
         if state is not None:
             encoded = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-            state_token = self._keys.encrypt(encoded, aad=_aad("session", pseudonym))
+            state_token = self._keys.encrypt(encoded, aad=_aad("session", pseudonym), person=pseudonym)
         out_rows = [
             outbox_values(self._keys, pseudonym=pseudonym, channel=msg.channel, payload=msg.payload, now=now,
                           reply_token=msg.reply_token, reply_token_expires_at=msg.reply_token_expires_at)
@@ -418,12 +421,24 @@ class Store:
             rows = (await conn.execute(due, {"b_now": now, "b_limit": limit})).all()
             if not rows:
                 return []
+            items, unreadable = {}, []
+            for r in rows:
+                try:
+                    items[r.id] = outbox_item(self._keys, r)
+                except ErasedValue:  # its person's data key is gone (erased): it can never be sent
+                    unreadable.append(r.id)
+            if unreadable:
+                await conn.execute(update(_outbox).where(_outbox.c.id.in_(unreadable)).values(
+                    status="undeliverable", finished_at=now, error="ErasedValue"))
+            rows = [r for r in rows if r.id in items]
+            if not rows:
+                return []
             ids = [r.id for r in rows]
             fresh = and_(_outbox.c.reply_token_enc.is_not(None), _outbox.c.reply_token_expires_at > now)
             await conn.execute(update(_outbox).where(_outbox.c.id.in_(ids)).values(
                 claimed_until=now + lease, claim=claim, attempts=_outbox.c.attempts + 1,
                 reply_tried=or_(_outbox.c.reply_tried, fresh)))
-        return [replace(outbox_item(self._keys, r), attempts=r.attempts + 1, claim=claim) for r in rows]
+        return [replace(items[r.id], attempts=r.attempts + 1, claim=claim) for r in rows]
 
     async def mark_sent(self, item: OutboxItem, *, now: datetime) -> None:
         """Delivered. The reply token is dropped: it is spent and no longer needed."""

@@ -65,7 +65,7 @@ class WebMailbox:
         `key` is already stored, return that line's seq instead (so a retried append is a no-op)."""
         if now.tzinfo is None:
             raise ValueError("naive datetime given to storage; pass a timezone-aware (UTC) datetime")
-        token = self._keys.encrypt(payload, aad=_aad(pseudonym, key))
+        token = self._keys.encrypt(payload, aad=_aad(pseudonym, key), person=pseudonym)
         for _ in range(_ATTEMPTS):
             try:
                 async with self._db.write() as conn:

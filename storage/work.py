@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage import statements as Q
 from storage.cases import CaseStore
 from storage.db import Connected, Database
-from storage.errors import ConcurrentUpdate
+from storage.erasure import erase_person
+from storage.errors import ConcurrentUpdate, ErasedValue
 from storage.keys import Keyring
 from storage.outbox import outbox_values
 from storage.tables import AddressRow, InboxRow, SessionRow, UTCDateTime, WorkPassRow, table_of
@@ -98,7 +99,8 @@ class Claimed:
     async def remember_address(self, *, channel: str, pseudonym: str, platform_user_id: str,
                                now: datetime) -> None:
         insert = sqlite.insert if self.dialect == "sqlite" else postgresql.insert
-        token = self.keyring.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym))
+        token = self.keyring.encrypt(platform_user_id.encode(), aad=_aad("address", channel, pseudonym),
+                                     person=pseudonym)
         upsert = insert(_address).values(pseudonym=pseudonym, channel=channel, platform_user_id_enc=token,
                                          updated_at=now)
         await self.conn.execute(upsert.on_conflict_do_update(
@@ -116,7 +118,7 @@ class Claimed:
         encoded = None
         if state is not None:
             raw = json.dumps(state, ensure_ascii=False, separators=(",", ":")).encode()
-            encoded = self.keyring.encrypt(raw, aad=_aad("session", pseudonym))
+            encoded = self.keyring.encrypt(raw, aad=_aad("session", pseudonym), person=pseudonym)
         version = self.versions.get(pseudonym)
         if encoded is None and version is None:
             pass  # no session before, none after
@@ -138,6 +140,17 @@ class Claimed:
         if inbox_id is not None:
             self.done(inbox_id, now=now)
 
+    async def erase(self, pseudonym: str, *, now: datetime, keep_seq: bool = True) -> list[int]:
+        """Erase the person (storage/erasure.py) in this batch's transaction, and their data key
+        with it: detached now, so what this batch still writes for them gets a new key, and
+        destroyed once the batch committed. Returns the ids of their cases closed by it."""
+        self.keyring.forget(pseudonym)
+        self.after_commit.append(self._destroy_keys)
+        return await erase_person(self.conn, self.keyring, pseudonym, now=now, keep_seq=keep_seq)
+
+    async def _destroy_keys(self) -> None:
+        self.keyring.destroy_doomed()
+
     def done(self, inbox_id: int, *, now: datetime) -> None:
         self._done.append({"b_id": inbox_id, "b_status": "done", "b_now": now, "b_error": None})
 
@@ -157,14 +170,18 @@ class Claimed:
 
 
 def _stored(keyring: Keyring, pseudonym: str, row: Any) -> StoredSession:
-    state = json.loads(keyring.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
+    try:
+        state = json.loads(keyring.decrypt(row.state_enc, aad=_aad("session", pseudonym)))
+    except ErasedValue:  # the person's key was destroyed before this row went: they start over
+        return StoredSession(state={}, version=row.version, wake_at=None)
     return StoredSession(state=state, version=row.version, wake_at=row.wake_at)
 
 
 class WorkQueue:
-    def __init__(self, db: Database, keyring: Keyring) -> None:
+    def __init__(self, db: Database, keyring: Keyring, *, erase_on_close: bool = False) -> None:
         self._db = db
         self._keys = keyring
+        self._erase_on_close = erase_on_close
         pending = _inbox.c.status == "pending"
         earlier = _inbox.alias("earlier")
         now = bindparam("now", type_=UTCDateTime())
@@ -181,6 +198,14 @@ class WorkQueue:
                    ~exists().where(_inbox.c.pseudonym == _session.c.pseudonym, pending))
             .order_by(_session.c.wake_at)
         )
+
+    @property
+    def database(self) -> Database:
+        return self._db
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._keys
 
     @property
     def postgres(self) -> bool:
@@ -204,10 +229,19 @@ class WorkQueue:
             if self.postgres:
                 heads = heads.with_for_update(skip_locked=True, of=_inbox)
             rows = (await conn.execute(heads, {"now": now})).all()
-            items = [InboxItem(id=r.id, channel=r.channel, event_id=r.event_id, pseudonym=r.pseudonym,
-                               payload=self._keys.decrypt(r.payload_enc, aad=_aad(
-                                   "inbox", r.channel, r.event_id, r.pseudonym or "")),
-                               received_at=r.received_at, attempts=r.attempts) for r in rows]
+            items, unreadable = [], []
+            for r in rows:
+                try:
+                    payload = self._keys.decrypt(r.payload_enc, aad=_aad("inbox", r.channel, r.event_id,
+                                                                         r.pseudonym or ""))
+                except ErasedValue:  # its person's data key is gone (erased): a dead letter at once
+                    unreadable.append(r.id)
+                    continue
+                items.append(InboxItem(id=r.id, channel=r.channel, event_id=r.event_id, pseudonym=r.pseudonym,
+                                       payload=payload, received_at=r.received_at, attempts=r.attempts))
+            if unreadable:
+                await conn.execute(update(_inbox).where(_inbox.c.id.in_(unreadable)).values(
+                    status="failed", finished_at=now, error="ErasedValue"))
             due: list[str] = []
             if ticks and only is None:
                 query = self._ticks.limit(ticks)
@@ -224,7 +258,8 @@ class WorkQueue:
                     sessions[r.pseudonym] = _stored(self._keys, r.pseudonym, r)
             batch = Claimed(conn=conn, keyring=self._keys, dialect=self._db.dialect, items=items, ticks=due,
                             sessions=sessions, versions={p: s.version for p, s in sessions.items()},
-                            cases=CaseStore(Connected(conn, self._db.dialect), self._keys))
+                            cases=CaseStore(Connected(conn, self._db.dialect), self._keys,
+                                            erase_on_close=self._erase_on_close))
             yield batch
             await batch.flush()
 

@@ -9,7 +9,7 @@ both and nothing is lost while a platform is down.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, timedelta
 
 from flows.engine import Handoff
@@ -26,7 +26,7 @@ from .partners import Partners
 from .parts import DeskParts
 from .person import PersonSide
 from .policy import Actor
-from .port import DeskReply
+from .port import DeskReply, Terms
 from .risk import RiskLexicon
 from .sweeps import Sweeps
 
@@ -73,8 +73,9 @@ class Desk:
 
     # -- the port the dispatcher calls ----------------------------------------------------------------
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
-        await self.person.handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now)
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
+        await self.person.handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now, terms=terms)
 
     async def from_person(
         self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,
@@ -82,6 +83,9 @@ class Desk:
     ) -> DeskReply | None:
         return await self.person.from_person(pseudonym=pseudonym, channel=channel, source_key=source_key, text=text,
                                              media=media, command=command, language=language, now=now)
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        await self.person.erased(case_ids=case_ids, now=now)
 
     async def screen(self, *, pseudonym: str, channel: str, text: str | None, language: str | None,
                      now: datetime) -> tuple[Message, ...]:

@@ -4,20 +4,20 @@ the person writes after it (relayed to the case, risk words, follow-up answers).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flows.engine import Handoff
 from flows.matching import normalize
 from flows.messages import Message
-from storage.cases import Case, CaseConflict, Emit, FollowUp
+from storage.cases import Card, Case, CaseConflict, Emit, FollowUp
 
 from . import notices, unmet
 from . import texts as T
 from .partners import request_for
 from .parts import DeskParts, message
-from .port import DeskReply
+from .port import DeskReply, Terms
 from .queue import priority_of
 from .risk import RiskHit
 
@@ -28,18 +28,19 @@ class PersonSide:
     def __init__(self, parts: DeskParts) -> None:
         self.p = parts
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
         """The intake ended: queue a case at the best open partner, or tell the person who is open."""
         if self.p.metrics is not None:
             self.p.metrics.handoffs.labels(channel).inc()
         score, words = await self.p.cases.take_risk(pseudonym)
         await self.open_case(pseudonym=pseudonym, channel=channel, answers=dict(handoff.answers),
                              urgent=handoff.urgent, language=handoff.language, risk=(score, words), prefer=None,
-                             via="route", now=now)
+                             via="route", terms=terms, now=now)
 
     async def open_case(self, *, pseudonym: str, channel: str, answers: Mapping[str, Any], urgent: bool,
                         language: str, risk: tuple[int, Sequence[str]], prefer: str | None, via: str,
-                        now: datetime) -> Case:
+                        now: datetime, terms: Terms | None = None) -> Case:
         request = request_for(answers, urgent=urgent, language=language)
         candidates, decision = await self.p.partners.candidates(request, now)
         if prefer is not None and self.p.partners.open_now(prefer, now):
@@ -62,7 +63,7 @@ class PersonSide:
             org_id=org_id, candidates=candidates, card=self.p.partners.card(org_id, via) if org_id else None,
             told_position=waiting if org_id else None,
             due_at=self.p.overflow_at(org_id, now) if org_id else self.p.route_again_at(decision.next_open, now),
-            build=build, now=now)
+            build=build, terms=terms, now=now)
         self.p.wake()
         if org_id is None:
             await unmet.routed_nowhere(self.p, request, decision, now)
@@ -108,6 +109,25 @@ class PersonSide:
         if followup is not None:
             return await self._followup_answer(followup, case, text, media, source_key, now)
         return DeskReply(after="start")
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        """The person erased their data: their open cases were closed (storage/erasure.py, in
+        this same transaction); each counselor is told on the card, which closes."""
+        for case_id in case_ids:
+            case = await self.p.cases.case(case_id)
+            if case is None:
+                continue
+            card = await self.p.open_card(case)
+            await self.p.cases.transition(
+                case_id, expect_status=("closed",), card_states={card.id: "closed"} if card else None,
+                build=self._erased_notice(card), now=now)
+        if case_ids:
+            await self.p.cases.make_due(now, unassigned=True)  # capacity freed
+            self.p.wake()
+
+    def _erased_notice(self, card: Card | None) -> Callable[[Case], Emit]:
+        told = Emit(desk=self.p.card_notices(card, T.counselor("person_erased")))
+        return lambda _case: told
 
     async def _left(self, case: Case | None, followup: FollowUp | None, now: datetime) -> None:
         if followup is not None:
@@ -193,7 +213,7 @@ class PersonSide:
             return DeskReply(after="start")
         again = await self.open_case(pseudonym=case.pseudonym, channel=case.channel, answers=dict(case.answers),
                                      urgent=case.urgent, language=case.language, risk=(0, case.risk_words),
-                                     prefer=followup.org_id, via="followup", now=now)
+                                     prefer=followup.org_id, via="followup", terms=_terms_of(case), now=now)
         if answer == "yes":
             return DeskReply()
         card = await self.p.open_card(again)
@@ -203,6 +223,14 @@ class PersonSide:
                            now=now)
         self.p.wake()
         return DeskReply()  # the new case told them their place in the queue
+
+
+def _terms_of(case: Case) -> Terms | None:
+    """A follow-up's case carries the consent of the case it follows (the person did not see the
+    terms again)."""
+    if case.terms_version and case.terms_accepted_at:
+        return case.terms_version, case.terms_accepted_at
+    return None
 
 
 def _yes_or_no(text: str | None) -> str | None:

@@ -9,7 +9,7 @@ do. `NullDesk` keeps a person who finished the intake in the waiting state with 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -23,6 +23,7 @@ from ..metrics import Metrics
 log = logging.getLogger(__name__)
 
 After = Literal["wait", "end", "start"]
+Terms = tuple[str, datetime]  # the version of the terms a person accepted, and when (bot/work/consent.py)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ class DeskPort(Protocol):
         """The same desk working inside a batch's transaction (`cases` made on its connection)."""
         ...
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
         """The intake ended: find the person a counselor (or tell them who is open)."""
         ...
 
@@ -60,6 +62,11 @@ class DeskPort(Protocol):
         """A text during the intake: remember risk words for the case to come; what to add."""
         ...
 
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        """The person erased their data and these cases of theirs, open until now, were closed
+        (in the same transaction): tell their counselors."""
+        ...
+
 
 class NullDesk:
     """No desk configured (no Slack, no web desk account): handoffs are counted and logged."""
@@ -70,7 +77,8 @@ class NullDesk:
     def on(self, cases: CaseStore) -> NullDesk:
         return self
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
         self.metrics.handoffs.labels(channel).inc()
         log.info("handoff urgent=%s (no desk configured)", handoff.urgent)
 
@@ -84,6 +92,9 @@ class NullDesk:
         self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
     ) -> tuple[Message, ...]:
         return ()
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        return None
 
 
 class Staffing:
@@ -117,8 +128,10 @@ class StaffedDesk:
     def on(self, cases: CaseStore) -> DeskPort:
         return StaffedDesk(self.desk.on(cases), self.null, staffing=self.staffing)
 
-    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime) -> None:
-        await (await self.current()).handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now)
+    async def handoff(self, *, pseudonym: str, channel: str, handoff: Handoff, now: datetime,
+                      terms: Terms | None = None) -> None:
+        await (await self.current()).handoff(pseudonym=pseudonym, channel=channel, handoff=handoff, now=now,
+                                             terms=terms)
 
     async def from_person(
         self, *, pseudonym: str, channel: str, source_key: str, text: str | None, media: str | None,
@@ -132,3 +145,7 @@ class StaffedDesk:
         self, *, pseudonym: str, channel: str, text: str | None, language: str | None, now: datetime
     ) -> tuple[Message, ...]:
         return await self.desk.screen(pseudonym=pseudonym, channel=channel, text=text, language=language, now=now)
+
+    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+        # Whoever is configured now, counselors who held these cases are told.
+        await self.desk.erased(case_ids=case_ids, now=now)

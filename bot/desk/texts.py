@@ -142,6 +142,7 @@ COUNSELOR: dict[str, str] = {
     "overflowed": "⏩ {minutes}分以内に対応がなかったため {org} に回しました。 / Not accepted within {minutes} min: moved to {org}.",
     "risk": "⚠️ リスク語: {words} / Risk words: {words}",
     "person_left": "相談者が相談を終了しました。 / The person ended the consultation.",
+    "person_erased": "相談者がデータを削除しました / The person erased their data",
     "left_message": "（待っている間のメッセージ / left while waiting）",
     "no_transfer": "引き継ぎ先の候補がありません。 / No partner can take a transfer now.",
     "followup_case": "🔔 フォローアップで再度つながりました。 / Back through a follow-up check-in.",
@@ -153,6 +154,7 @@ OUTCOMES: dict[str, str] = {
     "no_reply": "応答なし / no reply",
     "other": "その他 / other",
     "person_left": "相談者が終了 / person ended",
+    "erased": "相談者がデータを削除 / person erased their data",
 }
 
 

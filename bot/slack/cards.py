@@ -85,7 +85,8 @@ def render(case: Case, card: Card, *, now: datetime) -> tuple[str, list[dict[str
 def outcome_buttons(card_id: int) -> list[dict[str, Any]]:
     return [{"type": "section", "text": {"type": "mrkdwn", "text": "終了の理由 / Outcome"}},
             {"type": "actions", "elements": [
-                _button(label, CLOSE, f"{card_id}|{key}") for key, label in OUTCOMES.items() if key != "person_left"]}]
+                _button(label, CLOSE, f"{card_id}|{key}") for key, label in OUTCOMES.items()
+                if key not in ("person_left", "erased")]}]
 
 
 def followup_buttons(card_id: int, outcome: str, days: tuple[int, ...]) -> list[dict[str, Any]]:

@@ -24,7 +24,8 @@
       log: '会話', choices: '選択肢', send: '送信',
       label: 'メッセージ（自分の言葉でも答えられます）', hint: 'Enterで送信、Shift+Enterで改行',
       forget: 'この端末から会話を消す', privacy: '名前は聞きません。この端末に残るのは、ランダムな番号ひとつだけです。',
-      forgetConfirm: 'この端末から会話を消して、新しく始めますか？（相談員側の記録は、決められた期間のあと消えます）',
+      forgetConfirm: 'この端末から会話を消して、新しく始めますか？\nサービス側の記録は、この操作では消えません。記録の種類ごとの保存期間が過ぎると消えます（「記録と保存期間」を参照）。すぐにすべて消すには「データを削除」を使ってください。',
+      erase: 'データを削除', kept: '記録と保存期間', eraseWord: '削除',
       bot: 'つなぐ：', me: 'あなた：', sending: '送信中…', sent: '送信済み', failed: '送れませんでした（長すぎるか空です）',
       tooLong: '長すぎます。短く分けて送ってください。', switchWord: '日本語',
       slowDown: '続けて送られています。少し待ってから自動で送ります。',
@@ -37,7 +38,8 @@
       log: 'Conversation', choices: 'Choices', send: 'Send',
       label: 'Message (or answer in your own words)', hint: 'Enter sends, Shift+Enter adds a line',
       forget: 'Erase this conversation from this device', privacy: 'We never ask your name. This device keeps only one random number.',
-      forgetConfirm: 'Erase this conversation from this device and start again? (Records kept by the service are deleted after a set period.)',
+      forgetConfirm: 'Erase this conversation from this device and start again?\nThis does not erase what the service keeps: each kind of record is deleted when its retention period ends (see "What we keep"). To erase everything now, use "Delete my data".',
+      erase: 'Delete my data', kept: 'What we keep', eraseWord: '削除',
       bot: 'Tsunagu: ', me: 'You: ', sending: 'Sending…', sent: 'Sent', failed: 'Not sent (too long or empty)',
       tooLong: 'Too long. Please send it in shorter parts.', switchWord: 'English',
       slowDown: 'Many messages in a row: this one is sent by itself in a moment.',
@@ -54,6 +56,7 @@
   var input = document.getElementById('text');
   var langButton = document.getElementById('lang');
   var forgetButton = document.getElementById('forget');
+  var eraseButton = document.getElementById('erase');
 
   var memoryToken = null;  // when localStorage is unavailable (some private modes, blocked iframes)
   var ws = null;
@@ -348,6 +351,8 @@
     relabel();
     if (lastSeq > 0) { say(t('switchWord')); }  // the flow's own command: the bot follows too
   });
+  // The same as typing 「削除」: the bot says what will be erased and asks, with buttons.
+  eraseButton.addEventListener('click', function () { say(t('eraseWord')); });
   forgetButton.addEventListener('click', function () {
     if (!window.confirm(t('forgetConfirm'))) { return; }
     try { localStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing stored */ }

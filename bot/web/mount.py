@@ -1,4 +1,5 @@
-"""The web chat's routes: GET /chat, GET /chat/ws, the static files.
+"""The web chat's routes: GET /chat, GET /chat/ws, GET /chat/privacy (what is kept, how long), the
+static files.
 
 Always mounted: the web chat needs no account anywhere, so `tsunagu serve` on its defaults is a
 working service. The page is plain HTML, CSS and JavaScript from bot/static (no build step, no
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .privacy import page as privacy_page
 from .socket import WebChat
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -35,8 +37,13 @@ def routes(chat: Callable[[web.Request], WebChat]) -> list[web.AbstractRouteDef]
     async def socket(request: web.Request) -> web.StreamResponse:
         return await chat(request).handle(request)
 
+    async def privacy(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=privacy_page(chat(request).retention), content_type="text/html",
+                            headers=PAGE_HEADERS)
+
     return [
         web.get("/chat", chat_page),
+        web.get("/chat/privacy", privacy),
         web.get("/chat/ws", socket),
         web.static("/static/", STATIC, append_version=False),
     ]

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from storage import Keyring, NewEvent, WebMailbox
+from storage.erasure import Retention
 
 from ..metrics import Metrics
 from ..receive import Receiver
@@ -59,7 +60,9 @@ class WebChat:
         hello_timeout: float = 15.0,
         heartbeat: float = 25.0,
         limits: ChatLimits | None = None,
+        retention: Retention | None = None,
     ) -> None:
+        self.retention = retention or Retention()  # what /chat/privacy tells people
         self.receiver = receiver
         self.keyring = keyring
         self.mailbox = mailbox
@@ -264,7 +267,10 @@ class WebChat:
                 continue
             await self.receiver.store.forget_person(pseudonym)
             await self.mailbox.forget(pseudonym)
+            self.keyring.forget(pseudonym)  # the greeting's data key goes with it
             forgotten += 1
+        if forgotten:
+            self.keyring.destroy_doomed()
         return forgotten
 
     @property

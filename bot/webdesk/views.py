@@ -175,6 +175,9 @@ class WebDeskApi:
         data["risk_words"] = list(s.risk_words)
         data["closed_at"] = case.closed_at.isoformat() if case.closed_at else None
         data["outcome"] = OUTCOME_LABELS.get(case.outcome or "", case.outcome)
+        # The consent on record: which terms the person accepted, and when (issue 11).
+        data["terms"] = ({"version": case.terms_version, "accepted_at": case.terms_accepted_at.isoformat()}
+                         if case.terms_version and case.terms_accepted_at else None)
         return data
 
     async def queue(self, request: web.Request) -> web.Response:

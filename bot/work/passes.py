@@ -14,7 +14,8 @@ import logging
 import secrets
 from datetime import timedelta
 
-from storage import Store, WebMailbox
+from storage import Store, WebMailbox, erasure
+from storage.erasure import Retention
 from storage.work import WorkQueue
 
 from ..clock import Clock
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 class Passes:
     def __init__(self, *, queue: WorkQueue, store: Store, mailbox: WebMailbox, desk: Desk, clock: Clock,
-                 retention: timedelta, desk_every: float, retention_every: float = 3600.0) -> None:
+                 retention: Retention, desk_every: float, retention_every: float = 3600.0) -> None:
         self.queue = queue
         self.store = store
         self.mailbox = mailbox
@@ -49,13 +50,12 @@ class Passes:
         return True
 
     async def purge(self, *, force: bool = False) -> int:
-        """Finished inbox and outbox rows, and web chat lines, go once older than the retention
-        period; -1 if another instance has this period's turn."""
+        """Every kind of record goes once past its retention period (storage/erasure.py, the
+        settings `retention_*`); -1 if another instance has this period's turn."""
         if not force and not await self._mine("retention", self.retention_every):
             return -1
-        before = self.clock() - self.retention
-        deleted = await self.store.purge_finished(before=before)
-        lines = await self.mailbox.purge(before=before)
-        if deleted or lines:
-            log.info("retention: deleted %d finished rows and %d web chat lines", deleted, lines)
-        return deleted + lines
+        counts = await erasure.purge(self.queue.database, self.store, self.mailbox, self.queue.keyring,
+                                     self.retention, now=self.clock())
+        if any(counts.values()):
+            log.info("retention: %s", ", ".join(f"{name} {n}" for name, n in counts.items() if n))
+        return sum(counts.values())

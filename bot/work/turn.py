@@ -25,6 +25,7 @@ from .. import texts
 from ..clock import Clock
 from ..desk.port import DeskPort
 from ..events import Inbound
+from . import consent, erase
 from .outgoing import ChannelSpec, outgoing_rows
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,13 @@ class Conversation:
                      item: InboxItem) -> str:
         now = self.clock()
         stored = work.session(pseudonym)
+        question = erase.asked(stored)
+        if question is not None and inbound.kind == "message":
+            return await self._erase_answer(work, desk, pseudonym, inbound, item, question, now)
+        if erase.wants(inbound):
+            self._commit(work, pseudonym, erase.ask_state(stored, now), now + erase.ASK_FOR, (erase.question(),),
+                         inbound, item, now)
+            return "erase_asked"
         session = self._session_of(stored)
 
         if inbound.kind == "unfollow":
@@ -74,14 +82,19 @@ class Conversation:
             turn = engine.resume(flow, session, Input(text=inbound.text, media=inbound.media), now=now)
             turn = await self._screened(desk, pseudonym, inbound, turn, now)
 
-        self._commit(work, pseudonym, *_kept(turn), turn.messages, inbound, item, now)
+        # The terms the person accepted, and when, travel in the session to the case (consent.py).
+        state, wake_at = _kept(turn)
+        before, shown = (stored.state if stored else None), self._flow_of(turn.session)
+        self._commit(work, pseudonym, consent.stamp(state, before, shown, now), wake_at, turn.messages, inbound,
+                     item, now)
         handoffs = [e for e in turn.effects if isinstance(e, Handoff)]
         if handoffs:
             # The desk writes its own lines for the person (their place in the queue) as it opens
             # the case; the turn's lines (the thanks that announces the handoff) go first.
             await work.flush()
         for effect in handoffs:  # in the same transaction as the turn that announces it
-            await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now)
+            terms = consent.accepted(consent.stamp(turn.session.to_json(), before, shown, now))
+            await desk.handoff(pseudonym=pseudonym, channel=inbound.channel, handoff=effect, now=now, terms=terms)
         return "answered"
 
     async def _start(self, work: Claimed, pseudonym: str, inbound: Inbound, language: str | None,
@@ -89,6 +102,22 @@ class Conversation:
         await work.remember_address(channel=inbound.channel, pseudonym=pseudonym,
                                     platform_user_id=inbound.address, now=now)
         return engine.start(self.flows.current(INTAKE), now=now, language=language)
+
+    async def _erase_answer(self, work: Claimed, desk: DeskPort, pseudonym: str, inbound: Inbound,
+                            item: InboxItem, question: dict[str, Any], now: datetime) -> str:
+        """Yes: erase now (bot/work/erase.py). Anything else: nothing is erased, and the
+        conversation is where it was."""
+        if not erase.said_yes(inbound):
+            state, wake_at = erase.resumed(question)
+            self._commit(work, pseudonym, state, wake_at, (Message(erase.both("erase_kept")),), inbound, item, now)
+            return "erase_kept"
+        await erase.erase(work, desk, pseudonym, now=now)
+        if inbound.address:  # for the goodbye only, under a new key; erased with it (the timer)
+            await work.remember_address(channel=inbound.channel, pseudonym=pseudonym,
+                                        platform_user_id=inbound.address, now=now)
+        self._commit(work, pseudonym, {erase.ERASED_AT: now.isoformat()}, now + erase.LINGER,
+                     (Message(erase.both("erase_done")),), inbound, item, now)
+        return "erased"
 
     def _flow_of(self, session: Session) -> Flow | None:
         """The flow version a session is pinned to; None if this process no longer holds it."""
@@ -101,7 +130,7 @@ class Conversation:
     @staticmethod
     def _session_of(stored: StoredSession | None) -> Session | None:
         """A person's stored session; None if there is none or it cannot be read (they start over)."""
-        if stored is None:
+        if stored is None or erase.lingering(stored) or erase.asked(stored) is not None:
             return None
         try:
             return Session.from_json(stored.state)
@@ -163,6 +192,16 @@ class Conversation:
         """Time passed for an active session: a reminder or the end, as the flow says."""
         now = self.clock()
         stored = work.session(pseudonym)
+        question = erase.asked(stored)
+        if question is not None:  # not answered in time: the conversation goes on as it was
+            state, wake_at = erase.resumed(question)
+            channel = await work.channel_of(pseudonym) or "line"
+            self._commit(work, pseudonym, state, wake_at, (), None, None, now, channel=channel)
+            return "tick"
+        if erase.lingering(stored):  # the goodbye went out: its address and lines go too
+            await work.erase(pseudonym, now=now, keep_seq=False)
+            self._commit(work, pseudonym, None, None, (), None, None, now)
+            return "tick"
         session = self._session_of(stored)
         if stored is None or session is None or session.status != "active":
             return "tick"

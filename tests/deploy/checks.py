@@ -27,9 +27,7 @@ from bot.settings import ENV_NAMES, Settings
 ROOT = Path(__file__).resolve().parents[2]
 
 # Names the deployment files may set before bot/settings.py knows them. Each goes when it lands.
-PENDING_SETTINGS = {
-    "TSUNAGU_KEY_STORE",  # added by the privacy work (issue 11: per-person keys in a key store)
-}
+PENDING_SETTINGS: set[str] = set()  # names the deploy files may use before the settings have them
 # The interpreter's and pip's own variables, set in the image; not Tsunagu settings.
 RUNTIME_ENV = re.compile(r"^(PATH|PYTHON[A-Z_]*|PIP_[A-Z_]+)$")
 # Files in which a TSUNAGU_* name may only be a real setting.

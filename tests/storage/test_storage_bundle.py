@@ -56,3 +56,23 @@ async def test_an_unsafe_key_file_is_refused_before_the_database_is_touched(tmp_
     with pytest.raises(KeyFileError, match="accessible by group or others"):
         await open_storage(f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}", key)
     assert not (tmp_path / "db.sqlite").exists()
+
+
+async def test_a_missing_key_store_is_refused_rather_than_replaced(backend: Backend, tmp_path: Path) -> None:
+    """Started without its key store (a lost file, a wrong TSUNAGU_KEY_STORE), the service would
+    find every person's values unreadable: it says so in one line instead."""
+    key = tmp_path / "tsunagu.key"
+    await migrate.upgrade(backend.url, search_path=backend.search_path)
+    first = await open_storage(backend.url, key, search_path=backend.search_path)
+    await first.store.remember_address(channel="line", pseudonym="p1", platform_user_id="U1", now=T0)
+    await first.close()
+    with pytest.raises(KeyFileError) as caught:
+        await open_storage(backend.url, key, key_store=tmp_path / "elsewhere.keystore",
+                           search_path=backend.search_path)
+    assert "no key store here" in str(caught.value) and "\n" not in str(caught.value)
+    assert not (tmp_path / "elsewhere.keystore").exists()
+    again = await open_storage(backend.url, key, search_path=backend.search_path)
+    try:
+        assert await again.store.address_of("p1") == ("line", "U1")
+    finally:
+        await again.close()

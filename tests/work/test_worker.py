@@ -197,7 +197,7 @@ async def test_after_the_intake_every_message_goes_to_the_desk_port(store, db, k
             self.handoffs: list[object] = []
             self.heard: list[str | None] = []
 
-        async def handoff(self, *, pseudonym, channel, handoff, now):  # type: ignore[no-untyped-def]
+        async def handoff(self, *, pseudonym, channel, handoff, now, terms=None):  # type: ignore[no-untyped-def]
             self.handoffs.append(handoff)
 
         async def from_person(self, *, text, **kwargs):  # type: ignore[no-untyped-def]
