@@ -27,6 +27,7 @@ import routing
 from storage import Database, Keyring, open_database
 from storage.case_facts import CaseFacts, CaseFactsReader
 from storage.demand import DemandStore, Unmet
+from storage.keystore import default_path as default_key_store
 
 from .cli import CliError
 from .settings import Settings
@@ -102,6 +103,10 @@ class Context:
     def with_storage(self, action: Callable[[Reading], Awaitable[T]]) -> T:
         """Read the database as it is: no key file is created and no schema migrated."""
         keyring = Keyring.load(self.settings.key_file)
+        # People's data keys (a case's answers are under them); a key store that is not there is
+        # not made here: values under it then read as lost, in one line.
+        store_path = self.settings.key_store or default_key_store(self.settings.key_file)
+        people = keyring.attach(store_path) if Path(store_path).exists() else None
 
         async def main() -> T:
             database = await open_database(self.settings.database_url, schema="check")
@@ -109,6 +114,8 @@ class Context:
                 return await action(Reading(database, keyring))
             finally:
                 await database.close()
+                if people is not None:
+                    people.close()
 
         return asyncio.run(main())
 
