@@ -15,6 +15,7 @@ import logging
 import signal
 from pathlib import Path
 
+from . import logs
 from .settings import Settings
 
 
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(config_file=args.config)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(settings.log_level)
     asyncio.run(_work(settings, health_port=args.health_port))
     return 0
 
