@@ -196,6 +196,11 @@ class CaseStore:
         self._keys = keyring
         self._insert = sqlite.insert if db.dialect == "sqlite" else postgresql.insert
 
+    @property
+    def db(self) -> Database | Connected:
+        """Where this store reads and writes (a transaction's connection, for a store made on one)."""
+        return self._db
+
     # --- encoding -----------------------------------------------------------------------------
 
     def _enc(self, value: Any, *aad: str) -> str:
