@@ -141,6 +141,13 @@ class AuditLog:
             await conn.execute(update(_head).where(_head.c.id == 1).values(last_id=entry.id, hash=entry.hash))
         return entry
 
+    async def erased(self, *, channel: str, org_id: str | None, case_id: int | None, now: datetime,
+                     detail: str = "") -> AuditEntry:
+        """A person erased their data (issue 11, item 1): recorded as the person's own action on
+        their channel ("line", "web", "slack"), for the case's partner; never who they were."""
+        return await self.record(action="erase", actor="person", front=channel if channel in FRONTS else "system",
+                                 org_id=org_id, case_id=case_id, detail=detail, now=now)
+
     async def entries(self, *, org_id: str | None = None, case_id: int | None = None,
                       since: datetime | None = None, limit: int | None = None) -> list[AuditEntry]:
         query = select(_log).order_by(_log.c.id)

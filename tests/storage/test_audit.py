@@ -79,3 +79,11 @@ async def test_two_processes_appending_at_once_make_one_chain(backend):
     audit = AuditLog(second)
     assert await audit.verify() == (75, None)
     assert [e.id for e in await audit.entries()] == list(range(1, 76))
+
+
+async def test_an_erasure_is_the_persons_own_entry(db):
+    audit = AuditLog(db)
+    entry = await audit.erased(channel="line", org_id="alpha", case_id=7, now=START)
+    assert (entry.action, entry.actor, entry.front, entry.org_id, entry.case_id) == ("erase", "person", "line",
+                                                                                     "alpha", 7)
+    assert await audit.verify() == (1, None)
