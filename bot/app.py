@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError
 
 from storage import InvalidEvent, StorageError
 
+from . import logs
 from .clock import Clock, utcnow
 from .keys import SERVICES, SETTINGS
 from .proxy import forwarded_middleware
@@ -49,6 +50,7 @@ def create_app(settings: Settings, *, clock: Clock = utcnow, work: bool = True,
                links: Sequence[LinkFactory] = ()) -> web.Application:
     """The app; with `work` the work role runs in this process too (tests, tools); `tsunagu serve`
     runs it in a worker process of its own instead (bot/supervise.py), linked by `links`."""
+    logs.install()  # whatever configured logging: no log line identifies a person (bot/logs.py)
     middlewares: list[Middleware] = [m for m in (forwarded_middleware(settings.trusted_proxies),) if m is not None]
     middlewares += [_body_deadline(settings.body_timeout_seconds, settings.max_body_bytes), _storage_errors]
     app = web.Application(client_max_size=settings.max_body_bytes, middlewares=middlewares)

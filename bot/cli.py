@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 COMMANDS = ("bot.cli_serve", "bot.cli_work", "bot.cli_flows", "bot.cli_routing", "bot.cli_db", "bot.cli_desk",
-            "bot.cli_stats", "bot.cli_export")
+            "bot.cli_stats", "bot.cli_export", "bot.cli_audit")
 
 
 class CliError(Exception):

@@ -12,7 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from storage.audit import AuditLog
+
 from .cli import CliError
+from .cli_audit import operator
 from .cli_stats import Context, Reading
 from .clock import utcnow
 from .stats.export import export_records, to_csv, to_jsonl
@@ -44,8 +47,12 @@ def run_cases(args: argparse.Namespace) -> int:
 
     async def read(storage: Reading) -> list[dict[str, Any]]:
         facts = await storage.cases.closed_between(start, end, org_id=args.org)
-        return export_records(facts, org=args.org, start=ctx.start, end=ctx.end, keyring=storage.keyring, tz=ctx.tz,
-                              formats=formats, now=utcnow())
+        records = export_records(facts, org=args.org, start=ctx.start, end=ctx.end, keyring=storage.keyring,
+                                 tz=ctx.tz, formats=formats, now=utcnow())
+        await AuditLog(storage.database).record(  # who exported which partner's cases, and how many
+            action="export", actor=operator(), org_id=args.org, front="cli", now=utcnow(),
+            detail=f"from={ctx.start.isoformat()},to={args.end},cases={len(records)},as={'+'.join(formats)}")
+        return records
 
     records = ctx.with_storage(read)
     if args.stdout == "jsonl":

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+from . import logs
 from .settings import Settings
 
 
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from .supervise import Pipes, WorkerProcess
 
     settings = Settings.from_env(config_file=args.config)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(settings.log_level)
     refusal = None if args.init else serving.fresh_database_refusal(settings)
     if refusal is not None:
         print(f"tsunagu serve: {refusal}", file=sys.stderr)

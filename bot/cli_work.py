@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from . import logs
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -35,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.from_env(config_file=args.config)
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(settings.log_level)
     asyncio.run(_work(settings, health_port=args.health_port))
     return 0
 

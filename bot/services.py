@@ -29,6 +29,7 @@ from linebot.v3.messaging import AsyncApiClient, AsyncMessagingApi, Configuratio
 from flows.versions import FlowVersions
 from routing import Directory, example_directory_path, load_directory, load_hotlines
 from storage import FlowVersionStore, Keyring, Store, WebMailbox, open_storage
+from storage.audit import AuditLog
 from storage.db import Database
 from storage.desk_users import DeskUsers
 from storage.work import WorkQueue
@@ -98,6 +99,7 @@ class Services:
     receiver: Receiver
     web_chat: WebChat
     webdesk: WebDeskApi
+    audit: AuditLog | None = None
     work: WorkParts | None = None
     line: LineWebhook | None = None
     line_api: AsyncMessagingApi | None = None
@@ -160,11 +162,12 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
 
         directory = load_directory(settings.directory or example_directory_path())
         users = storage.desk_users
+        audit = AuditLog(database)
         desk = Desk(cases=cases, directory=directory, hotlines=load_hotlines(),
                     lexicon=RiskLexicon.load(settings.risk_words_file), clock=clock, metrics=metrics,
                     wake_sender=lambda: bus.notify("outbox"), web_accounts=users.org_ids,
                     retention=retention.cases, demand=storage.demand,
-                    presence=storage.presence)
+                    presence=storage.presence, audit=audit)
         if web and on_embedded_defaults(settings) and await users.count() == 0:
             await create_demo_user(users, directory, now=clock(), presence=storage.presence)
 
@@ -177,7 +180,9 @@ async def open_services(settings: Settings, clock: Clock, *, web: bool = True, w
         services = Services(
             settings=settings, clock=clock, metrics=metrics, keyring=keyring, database=database, store=store,
             bus=bus, directory=directory, desk=desk, users=users, web_mailbox=mailbox, receiver=receiver,
-            web_chat=web_chat, webdesk=WebDeskApi(desk=desk, users=users, clock=clock, public_url=settings.public_url),
+            web_chat=web_chat, webdesk=WebDeskApi(desk=desk, users=users, clock=clock, public_url=settings.public_url,
+                                                    audit=audit),
+            audit=audit,
         )
 
         senders: dict[str, ChannelSender] = {}

@@ -23,6 +23,7 @@ from aiohttp import web
 from aiohttp.web_server import Server
 
 from . import SettingsError
+from .logs import AccessLog
 from .settings import Settings
 from .web.limits import address_key
 
@@ -142,10 +143,15 @@ class GuardedRunner(web.AppRunner):
         return cast(Server, _GuardedServer(await super()._make_server(), self.guard))
 
 
+# The access log identifies no one: no address, user agent or query string (bot/logs.py).
+RUNNER_OPTIONS: dict[str, Any] = {"access_log_class": AccessLog}
+
+
 def runner(app: web.Application, settings: Settings, **kwargs: Any) -> GuardedRunner:
     """The runner `tsunagu serve` uses (and tests of the guards): both guards from the settings."""
     guard = ConnectionGuard(per_address=settings.connections_per_address, trusted=settings.trusted_proxies)
-    return GuardedRunner(app, guard=guard, keepalive_timeout=settings.header_timeout_seconds, **kwargs)
+    return GuardedRunner(app, guard=guard, keepalive_timeout=settings.header_timeout_seconds, **RUNNER_OPTIONS,
+                         **kwargs)
 
 
 def fresh_database_refusal(settings: Settings) -> str | None:

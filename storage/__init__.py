@@ -11,6 +11,7 @@ and codec.py for the outbox row and its messages. `close()` finishes queued writ
 """
 
 from storage import erasure, migrate
+from storage.audit import AuditEntry, AuditLog  # the audit trail (registers its tables)
 from storage.bundle import Storage, open_storage
 from storage.cases import CaseConflict, CaseStore  # the counselor desk's cases (registers its tables)
 from storage.codec import PayloadError, decode_messages, encode_batches, encode_messages
@@ -37,6 +38,8 @@ from storage.values import InboxItem, NewEvent, OutboxItem, Outgoing, StoredSess
 from storage.web_mailbox import MailItem, WebMailbox  # the web chat's mailbox (registers its table)
 
 __all__ = [
+    "AuditEntry",
+    "AuditLog",
     "CaseConflict",
     "CaseStore",
     "ConcurrentUpdate",

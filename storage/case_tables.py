@@ -91,6 +91,11 @@ class CaseMessageRow(SQLModel, table=True):
     case_id: int = Field(sa_type=_Id)
     direction: str = Field(max_length=16)  # person | counselor | note
     source_key: str = Field(max_length=160)
+    # The partner's card it was exchanged under (or written on, for a note), and that partner:
+    # who may read it (bot/desk/policy.py). None in rows written before they were recorded, and
+    # for a person's message left while no partner was open yet (it belongs to the first card).
+    card_id: int | None = Field(default=None, sa_type=_Id)
+    org_id: str | None = Field(default=None, max_length=64)
     body_enc: str = Field(sa_type=Text)
     created_at: datetime = Field(sa_type=UTCDateTime)
 

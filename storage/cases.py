@@ -103,6 +103,7 @@ class Card:
     ts: str | None
     state: str
     via: str = "route"
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,8 @@ class CaseMessage:
     direction: str
     text: str
     created_at: datetime
+    card_id: int | None = None  # the card it was exchanged under or written on (None: see case_tables.py)
+    org_id: str | None = None  # that card's partner
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,7 @@ class CaseStore:
     @staticmethod
     def _card_of(r: Any) -> Card:
         return Card(id=r.id, case_id=r.case_id, org_id=r.org_id, slack_channel=r.slack_channel,
-                    ts=r.ts, state=r.state, via=r.via)
+                    ts=r.ts, state=r.state, via=r.via, created_at=r.created_at)
 
     # --- writing what a change sends ----------------------------------------------------------
 
@@ -530,13 +533,26 @@ class CaseStore:
     # --- messages of a case -------------------------------------------------------------------
 
     async def record(self, case_id: int, *, direction: str, text: str, source_key: str,
-                     build: Build = _NOTHING, now: datetime) -> bool:
-        """Keep a relayed text or note, and send what `build` says, once per `source_key`."""
+                     build: Build = _NOTHING, card: Card | None = None, now: datetime) -> bool:
+        """Keep a relayed text or note, and send what `build` says, once per `source_key`.
+
+        The message belongs to `card` (the counselor's card, for what a counselor writes), or else
+        to the case's open card at its partner now (none while no partner is open): who may read
+        it later is decided by that (bot/desk/policy.py)."""
         async with self._db.write() as conn:
             owner = (await conn.execute(select(_case.c.pseudonym).where(_case.c.id == case_id))).scalar()
+            if card is None:
+                row = (await conn.execute(select(_card.c.id, _card.c.org_id).join(
+                    _case, _case.c.id == _card.c.case_id).where(
+                    _card.c.case_id == case_id, _card.c.state == "open", _card.c.org_id == _case.c.org_id)
+                    .order_by(_card.c.id.desc()).limit(1))).first()
+                card_id, org_id = (int(row.id), str(row.org_id)) if row else (None, None)
+            else:
+                card_id, org_id = card.id, card.org_id
             result = await conn.execute(self._insert(_msg).values(
                 case_id=case_id, direction=direction, source_key=source_key,
                 body_enc=self._enc(text, "case_message", str(case_id), source_key, person=owner), created_at=now,
+                card_id=card_id, org_id=org_id,
             ).on_conflict_do_nothing(index_elements=["source_key"]).returning(_msg.c.id))
             if result.first() is None:
                 return False
@@ -551,7 +567,7 @@ class CaseStore:
                                        .order_by(_msg.c.id))).all()
         return [CaseMessage(id=r.id, case_id=r.case_id, direction=r.direction,
                             text=self._dec(r.body_enc, "case_message", str(r.case_id), r.source_key),
-                            created_at=r.created_at) for r in rows]
+                            created_at=r.created_at, card_id=r.card_id, org_id=r.org_id) for r in rows]
 
     # --- risk seen during an intake -----------------------------------------------------------
 

@@ -26,12 +26,14 @@ import base64
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import Index, UniqueConstraint, delete, func, select
+from sqlalchemy import Index, UniqueConstraint, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Field, SQLModel
 
 from storage.db import Database
@@ -88,6 +90,8 @@ class DeskUserRow(SQLModel, table=True):
     name: str = Field(max_length=80)  # the counselor's nickname, shown to the person on accept
     password_hash: str = Field(max_length=255)
     created_at: datetime = Field(sa_type=UTCDateTime)
+    disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # set: cannot sign in
+    last_sign_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class DeskSessionRow(SQLModel, table=True):
@@ -118,6 +122,13 @@ class DeskUser:
     id: int
     org_id: str
     name: str
+    disabled: bool = False
+    last_sign_in: datetime | None = None
+
+
+def _user_of(r: object) -> DeskUser:
+    return DeskUser(int(r.id), r.org_id, r.name, r.disabled_at is not None,  # type: ignore[attr-defined]
+                    r.last_sign_in_at)  # type: ignore[attr-defined]
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -189,14 +200,53 @@ class DeskUsers:
             return int((await conn.execute(select(func.count()).select_from(_user))).scalar_one())
 
     async def org_ids(self) -> frozenset[str]:
-        """The partners with at least one web desk account: someone can sign in to take a case."""
+        """The partners with at least one enabled web desk account: someone can sign in to take a case."""
         async with self._db.read() as conn:
-            return frozenset(str(r[0]) for r in (await conn.execute(select(_user.c.org_id).distinct())).all())
+            return frozenset(str(r[0]) for r in (await conn.execute(
+                select(_user.c.org_id).where(_user.c.disabled_at.is_(None)).distinct())).all())
 
     async def users(self) -> list[DeskUser]:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(_user).order_by(_user.c.org_id, _user.c.name))).all()
-        return [DeskUser(r.id, r.org_id, r.name) for r in rows]
+        return [_user_of(r) for r in rows]
+
+    # -- account changes (an operator's, `tsunagu desk ...`) -----------------------------------
+
+    async def _find(self, conn: AsyncConnection, org_id: str, name: str) -> Any:
+        row = (await conn.execute(select(_user).where(_user.c.org_id == org_id,
+                                                      _user.c.name == name.strip()))).first()
+        if row is None:
+            raise DeskUserError(f"{org_id} has no desk user named {name.strip()}")
+        return row
+
+    async def set_disabled(self, org_id: str, name: str, disabled: bool, *, now: datetime) -> tuple[DeskUser, int]:
+        """Disable an account (it cannot sign in, and its sessions end at once) or enable it again;
+        returns the account and the sessions ended."""
+        async with self._db.write() as conn:
+            row = await self._find(conn, org_id, name)
+            await conn.execute(update(_user).where(_user.c.id == row.id).values(disabled_at=now if disabled else None))
+            ended = await conn.execute(delete(_session).where(_session.c.user_id == row.id)) if disabled else None
+        return replace(_user_of(row), disabled=disabled), int(ended.rowcount or 0) if ended is not None else 0
+
+    async def reset_password(self, org_id: str, name: str, password: str) -> tuple[DeskUser, int]:
+        """A new password; every session of the account ends (whoever held the old one is out)."""
+        if len(password) < MIN_PASSWORD:
+            raise DeskUserError(f"the password must be at least {MIN_PASSWORD} characters")
+        if len(password) > MAX_PASSWORD:
+            raise DeskUserError(f"the password must be at most {MAX_PASSWORD} characters")
+        hashed = await asyncio.to_thread(hash_password, password, n=self.scrypt_n)
+        async with self._db.write() as conn:
+            row = await self._find(conn, org_id, name)
+            await conn.execute(update(_user).where(_user.c.id == row.id).values(password_hash=hashed))
+            ended = await conn.execute(delete(_session).where(_session.c.user_id == row.id))
+        return _user_of(row), int(ended.rowcount or 0)
+
+    async def revoke_sessions(self, org_id: str, name: str) -> tuple[DeskUser, int]:
+        """End every session of the account (signed out everywhere); the account stays usable."""
+        async with self._db.write() as conn:
+            row = await self._find(conn, org_id, name)
+            ended = await conn.execute(delete(_session).where(_session.c.user_id == row.id))
+        return _user_of(row), int(ended.rowcount or 0)
 
     async def _attempt(self, keys: dict[str, str], now: datetime) -> list[int]:
         """Check every key's backoff and record this attempt under each, in one transaction;
@@ -243,10 +293,11 @@ class DeskUsers:
                 _user.c.org_id == org_id, _user.c.name == name))).first()
         stored = row.password_hash if row else await self._dummy_hash()
         ok = await asyncio.to_thread(verify_password, password, stored)
-        if row is None or not ok:
-            return None  # the attempt's rows stay: they are this failure
+        if row is None or not ok or row.disabled_at is not None:
+            return None  # the attempt's rows stay: they are this failure (a disabled account too)
         token = secrets.token_urlsafe(32)
         async with self._db.write() as conn:
+            await conn.execute(update(_user).where(_user.c.id == row.id).values(last_sign_in_at=now))
             await conn.execute(delete(_fail).where(_fail.c.id.in_(ids)))
             await conn.execute(delete(_session).where(_session.c.expires_at <= now))
             await conn.execute(_session.insert().values(
@@ -261,7 +312,8 @@ class DeskUsers:
         async with self._db.read() as conn:
             row = (await conn.execute(select(_user.c.id, _user.c.org_id, _user.c.name, _session.c.expires_at)
                                       .join(_session, _session.c.user_id == _user.c.id)
-                                      .where(_session.c.token_hash == _token_hash(token)))).first()
+                                      .where(_session.c.token_hash == _token_hash(token),
+                                             _user.c.disabled_at.is_(None)))).first()
         if row is None or row.expires_at <= now:
             return None
         return DeskUser(row.id, row.org_id, row.name)

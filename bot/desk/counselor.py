@@ -16,7 +16,7 @@ from . import notices, unmet
 from . import texts as T
 from .partners import request_for
 from .parts import DeskParts, message, yes_no
-from .policy import Action, Actor, refusal
+from .policy import Action, Actor, readable, refusal
 from .queue import in_order
 
 OUTCOMES = ("resolved", "referred", "no_reply", "other")
@@ -100,7 +100,9 @@ class CounselorSide:
         card, case, refused = await self._checked(actor, "view", card_id)
         if refused is not None or card is None or case is None:
             return None
-        return CaseView(card=card, case=case, messages=tuple(await self.p.cases.messages(case.id)))
+        messages = await self.p.cases.messages(case.id)
+        return CaseView(card=card, case=case,
+                        messages=readable(case, card, messages, await self.p.cases.cards(case.id)))
 
     async def history(self, actor: Actor, *, now: datetime, handle: str | None = None, topic: str | None = None,
                       day_from: date | None = None, day_to: date | None = None) -> list[tuple[Card, Case]]:
@@ -248,7 +250,7 @@ class CounselorSide:
         card, case, refused = await self._checked(actor, "note", card_id)
         if refused is not None or case is None:
             return refused or self._refused("unknown", None)
-        await self.p.cases.record(case.id, direction="note", text=text, source_key=source_key, now=now)
+        await self.p.cases.record(case.id, direction="note", text=text, source_key=source_key, card=card, now=now)
         return ActionResult(True, None, case)
 
     async def say(self, card_id: int, *, actor: Actor, text: str, source_key: str, now: datetime) -> ActionResult:
@@ -256,7 +258,7 @@ class CounselorSide:
         card, case, refused = await self._checked(actor, "say", card_id)
         if refused is not None or case is None:
             return refused or self._refused("unknown", None)
-        await self.p.cases.record(case.id, direction="counselor", text=text, source_key=source_key,
+        await self.p.cases.record(case.id, direction="counselor", text=text, source_key=source_key, card=card,
                                   build=lambda c: Emit(person=(message(text),)), now=now)
         self.p.wake()
         return ActionResult(True, None, case)

@@ -10,6 +10,7 @@ from typing import Any
 
 from flows.messages import Choice, Message
 from routing import Hotlines
+from storage.audit import AuditLog
 from storage.cases import Card, Case, CaseStore
 from storage.demand import DemandStore
 from storage.presence import Presence
@@ -44,6 +45,7 @@ class DeskParts:
     wake_sender: Callable[[], None] = field(default=lambda: None)
     retention: timedelta = timedelta(days=30)  # how long a closed case stays in a partner's history
     presence: Presence | None = None  # counselors on duty (None: not known, hours alone count)
+    audit: AuditLog | None = None  # the audit trail (storage/audit.py); None: not kept (tools, tests)
 
     def wake(self) -> None:
         """Something was written to the outbox: let the sender look now rather than at its poll."""

@@ -62,9 +62,9 @@ class DeskPort(Protocol):
         """A text during the intake: remember risk words for the case to come; what to add."""
         ...
 
-    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
-        """The person erased their data and these cases of theirs, open until now, were closed
-        (in the same transaction): tell their counselors."""
+    async def erased(self, *, case_ids: Sequence[int], channel: str, now: datetime) -> None:
+        """The person erased their data (on `channel`) and these cases of theirs, open until now,
+        were closed (in the same transaction): tell their counselors, and record the erasure."""
         ...
 
 
@@ -93,7 +93,7 @@ class NullDesk:
     ) -> tuple[Message, ...]:
         return ()
 
-    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+    async def erased(self, *, case_ids: Sequence[int], channel: str, now: datetime) -> None:
         return None
 
 
@@ -146,6 +146,6 @@ class StaffedDesk:
     ) -> tuple[Message, ...]:
         return await self.desk.screen(pseudonym=pseudonym, channel=channel, text=text, language=language, now=now)
 
-    async def erased(self, *, case_ids: Sequence[int], now: datetime) -> None:
+    async def erased(self, *, case_ids: Sequence[int], channel: str, now: datetime) -> None:
         # Whoever is configured now, counselors who held these cases are told.
-        await self.desk.erased(case_ids=case_ids, now=now)
+        await self.desk.erased(case_ids=case_ids, channel=channel, now=now)

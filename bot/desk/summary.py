@@ -1,10 +1,11 @@
 """The intake summary as counselors read it: one rule for what a card may show, one set of labels,
 for the Slack card and the web desk alike.
 
-A card shows the intake answers only if the person agreed to sharing, or the card is not a
-transfer's (the partner the person was routed to sees what they answered for it). Without that,
-the topics only. A person who asked for a partner outside their own area has their prefecture
-hidden.
+A card shows the intake answers only on the card of the partner the person was routed to (it
+sees what they answered for it), or on any card if the person agreed to sharing. An overflow's,
+a transfer's and a follow-up's card without that consent shows the topics only. Urgency and risk
+words stay on every card: they are there to protect a life (APPI allows that without consent). A
+person who asked for a partner outside their own area has their prefecture hidden.
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def answer_text(key: str, value: Any) -> str:
 
 
 def shows_answers(case: Case, card: Card) -> bool:
-    return card.via != "transfer" or case.share_consent
+    return card.via == "route" or case.share_consent
 
 
 @dataclass(frozen=True)
@@ -99,11 +100,11 @@ def summarize(case: Case, card: Card, now: datetime) -> Summary:
     def given(key: str) -> str:
         return answer_text(key, case.answers[key]) if key in case.answers else NONE
 
-    prefecture = HIDDEN_PREFECTURE if hide_prefecture else given("prefecture")
+    prefecture = HIDDEN_PREFECTURE if hide_prefecture or not full else given("prefecture")
     language = VALUES["language"].get(case.language, case.language)
     return Summary(
         case_id=case.id, label=case.label, status=case.status, topics=topics_text(case), full=full,
-        answers=tuple(answers), age_band=given("age_band"),
+        answers=tuple(answers), age_band=given("age_band") if full else NONE,
         prefecture=prefecture, urgent=case.urgent, risk_words=tuple(case.risk_words), language=language,
         waited_minutes=int(case.waited(now).total_seconds() // 60),
         priority=round(effective_priority(case, now), 1), via=card.via, counselor=case.counselor_name,

@@ -45,7 +45,10 @@ class SlackAdapter:
         self.clock = clock
         self.verifier = SignatureVerifier(signing_secret)
         self.bolt = AsyncApp(client=client, signing_secret=signing_secret, request_verification_enabled=True,
-                             process_before_response=True, raise_error_for_unhandled_request=False)
+                             process_before_response=True, raise_error_for_unhandled_request=False,
+                             # Bolt would give its own logger the root's level (DEBUG logs whole
+                             # requests); this one inherits "slack_bolt", kept at WARNING (bot/logs.py).
+                             logger=logging.getLogger("slack_bolt.tsunagu"))
         self.nicknames = Nicknames(client, fallback=nickname)
         self.bolt.event("message")(self._on_message)
         self.bolt.action(ACTIONS)(self._on_action)

@@ -1,8 +1,8 @@
 """A case's card in Block Kit, rendered from the stored case when it is sent (so it is current).
 
 Japanese first, then English. What the card may show is decided once, in bot/desk/summary.py
-(the person appears only by handle; without consent a transfer's card shows the topics only);
-this module only lays it out.
+(the person appears only by handle; without consent an overflow's, transfer's or follow-up's card
+shows the topics only); this module only lays it out.
 """
 
 from __future__ import annotations

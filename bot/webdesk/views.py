@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import web
 
 from routing import TOPICS
+from storage.audit import AuditLog
 from storage.cases import Card, Case
 from storage.desk_users import DeskUser, DeskUserError, DeskUsers, SignInLimited, csrf_ok, csrf_token
 
@@ -56,8 +57,9 @@ def _duty(state: DutyState) -> dict[str, Any]:
 
 class WebDeskApi:
     def __init__(self, *, desk: Desk, users: DeskUsers, clock: Callable[[], datetime],
-                 public_url: str | None = None) -> None:
+                 public_url: str | None = None, audit: AuditLog | None = None) -> None:
         self.desk = desk
+        self.audit = audit
         self.users = users
         self.clock = clock
         # Behind a proxy the request says http and the proxy's own host: the origin browsers see
@@ -117,25 +119,40 @@ class WebDeskApi:
             result = await self.users.sign_in(org, name, password, address=address_key(request.remote),
                                               now=self.clock())
         except DeskUserError:
+            await self._audit_sign_in(None, org, "too_long")
             return _error(400, "too_long", T["too_long"])
         except SignInLimited as exc:
+            await self._audit_sign_in(None, org, "limited")
             seconds = max(1, math.ceil(exc.retry_after))
             response = _error(429, "limited", T["limited"].format(seconds=seconds))
             response.headers["Retry-After"] = str(seconds)
             return response
         if result is None:
+            await self._audit_sign_in(None, org, "wrong")
             return _error(401, "wrong", T["wrong"])
         user, token = result
+        await self._audit_sign_in(user, user.org_id, "ok")
         response = web.json_response(await self._me(user, token))
         response.set_cookie(COOKIE, token, path="/desk", httponly=True, samesite="Strict",
                             secure=request.secure or (self.public_origin or "").startswith("https://"),
                             max_age=int(self.users.session_ttl.total_seconds()))
         return response
 
+    async def _audit_sign_in(self, user: DeskUser | None, org: str, outcome: str) -> None:
+        """A sign-in in the audit trail: the account if it is one, the partner typed (kept only if
+        it looks like an id), never the name or password typed."""
+        if self.audit is not None:
+            await self.audit.record(action="sign_in" if user else "sign_in_failed",
+                                    actor=f"web:{user.id}" if user else "?", org_id=org[:64], front="web",
+                                    detail=outcome, now=self.clock())
+
     async def sign_out(self, request: web.Request) -> web.Response:
         signed = await self._post_guard(request)
         if isinstance(signed, web.Response):
             return signed
+        if self.audit is not None:
+            await self.audit.record(action="sign_out", actor=f"web:{signed[0].id}", org_id=signed[0].org_id,
+                                    front="web", now=self.clock())
         await self.desk.go_off_duty(self.actor(signed[0]), now=self.clock())  # signing out ends duty
         await self.users.sign_out(signed[1])
         response = web.json_response({"ok": True})

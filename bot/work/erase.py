@@ -76,7 +76,7 @@ def said_yes(inbound: Inbound) -> bool:
     return inbound.kind == "message" and normalize(inbound.text or "") in _YES
 
 
-async def erase(work: Claimed, desk: DeskPort, pseudonym: str, *, now: datetime) -> None:
+async def erase(work: Claimed, desk: DeskPort, pseudonym: str, *, channel: str, now: datetime) -> None:
     """Everything of the person but the session (the caller writes it with the goodbye)."""
     closed = await work.erase(pseudonym, now=now)
-    await desk.erased(case_ids=closed, now=now)
+    await desk.erased(case_ids=closed, channel=channel, now=now)

@@ -111,7 +111,7 @@ class Conversation:
             state, wake_at = erase.resumed(question)
             self._commit(work, pseudonym, state, wake_at, (Message(erase.both("erase_kept")),), inbound, item, now)
             return "erase_kept"
-        await erase.erase(work, desk, pseudonym, now=now)
+        await erase.erase(work, desk, pseudonym, channel=inbound.channel, now=now)
         if inbound.address:  # for the goodbye only, under a new key; erased with it (the timer)
             await work.remember_address(channel=inbound.channel, pseudonym=pseudonym,
                                         platform_user_id=inbound.address, now=now)

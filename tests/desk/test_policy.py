@@ -65,3 +65,45 @@ async def test_the_rules_on_a_closed_or_moved_card(desk, cases, clock):
     assert refusal(owner, "view", case, closed_card) is None, "the partner keeps its closed case's history"
     assert refusal(owner, "say", case, closed_card) == "closed"
     assert refusal(owner, "note", case, closed_card) == "closed"
+
+
+def test_what_a_partner_reads_of_a_case_its_cards_later_ones_and_notes_never(clock):
+    """`readable` over rows with and without their card recorded (rows from before the
+    migration are placed by time among the cards)."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from bot.desk.policy import readable
+    from bot.desk.summary import summarize
+    from storage.cases import Card, Case, CaseMessage
+
+    t0 = clock()
+    case = Case(id=1, pseudonym="p", channel="line", handle="K7-3F", status="active", org_id="beta",
+                candidates=("alpha", "beta"), tried=("alpha",), priority=0, urgent=False, language="ja",
+                share_consent=False, answers={"topics": ["loneliness"], "age_band": "19_29", "prefecture": "13"},
+                risk_words=(), counselor_id=None, counselor_name=None, outcome=None, told_position=None,
+                lines_sent=False, created_at=t0, queued_at=t0, offered_at=t0, accepted_at=None, closed_at=None)
+    first = Card(id=1, case_id=1, org_id="alpha", slack_channel="C0ALPHA", ts=None, state="moved", created_at=t0)
+    second = Card(id=2, case_id=1, org_id="beta", slack_channel="C0BETA", ts=None, state="open", via="transfer",
+                  created_at=t0 + timedelta(minutes=10))
+    at = lambda minutes: t0 + timedelta(minutes=minutes)  # noqa: E731
+    messages = [
+        CaseMessage(1, 1, "person", "left before any card", t0 - timedelta(minutes=1)),  # legacy: the first card's
+        CaseMessage(2, 1, "person", "legacy, at alpha", at(2)),
+        CaseMessage(3, 1, "note", "alpha's note", at(3), card_id=1, org_id="alpha"),
+        CaseMessage(4, 1, "counselor", "alpha said", at(10), card_id=1, org_id="alpha"),  # same minute as card 2
+        CaseMessage(5, 1, "person", "to beta", at(11), card_id=2, org_id="beta"),
+        CaseMessage(6, 1, "note", "beta's note", at(12), card_id=2, org_id="beta"),
+        CaseMessage(7, 1, "person", "legacy, at beta", at(13)),
+    ]
+    cards = [first, second]
+    texts = lambda c, k: [m.text for m in readable(c, k, messages, cards)]  # noqa: E731
+    assert texts(case, second) == ["to beta", "beta's note", "legacy, at beta"]
+    assert texts(replace(case, share_consent=True), second) == [
+        "left before any card", "legacy, at alpha", "alpha said", "to beta", "beta's note", "legacy, at beta"]
+    assert texts(case, first) == ["left before any card", "legacy, at alpha", "alpha's note", "alpha said"]
+    # The summary within consent: the first partner's card shows the answers, the others topics only.
+    for via, full in (("route", True), ("overflow", False), ("transfer", False), ("followup", False)):
+        s = summarize(case, replace(second, via=via), t0)
+        assert s.full is full and ("19" in s.age_band) is full and ("東京" in s.prefecture) is full, via
+        assert s.topics and summarize(replace(case, share_consent=True), replace(second, via=via), t0).full

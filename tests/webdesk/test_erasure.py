@@ -129,6 +129,11 @@ async def test_erasure_on_the_web_chat_closes_the_case_and_holds_in_an_older_cop
     assert history["case"]["outcome"] == "相談者がデータを削除 / person erased their data"
     assert history["messages"] == []
     assert (await c.get(f"/desk/api/cases/{case.id}")).status == 404
+    # The audit trail records the erasure as the person's own act, for the partner, and still verifies.
+    audit = service.app[SERVICES].audit
+    [erased] = [e for e in await audit.entries(case_id=case.id) if e.action == "erase"]
+    assert (erased.actor, erased.front, erased.org_id) == ("person", "web", case.org_id)
+    assert (await audit.verify())[1] is None
 
     # The older copy, opened with the key file and key store as they are now, reads nothing of them.
     later = _current_keyring(service.db_path.parent)
