@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from routing import PREFECTURES, PREFECTURES_EN, TOPICS
+from routing import PREFECTURES, PREFECTURES_EN, TOPICS, municipalities
 from storage.cases import Card, Case
 
 from .queue import effective_priority
 
 LABELS: dict[str, str] = {
     "topics": "テーマ / Topics", "age_band": "年代 / Age", "prefecture": "都道府県 / Prefecture",
+    "municipality": "市区町村 / Municipality",
     "danger": "命の危険 / Danger now", "language": "言語 / Language",
     "avoid_own_area": "地域外を希望 / Outside own area", "share_consent": "引継ぎ同意 / Consent to share",
 }
@@ -57,10 +58,13 @@ def answer_text(key: str, value: Any) -> str:
         return f"{ja} / {en}"
     if key == "prefecture" and value is not None:
         return f"{PREFECTURES[value]} / {PREFECTURES_EN[value]}" if value in PREFECTURES else str(value)
+    if key == "municipality" and value is not None:
+        found = municipalities.get(str(value))
+        return f"{found.full_name} / {found.name_en}" if found is not None else str(value)
     if isinstance(value, bool):
         return "はい / yes" if value else "いいえ / no"
     if value is None:  # the person chose 答えたくない
-        return ANSWERED_NOTHING if key in VALUES or key == "prefecture" else NONE
+        return ANSWERED_NOTHING if key in VALUES or key in ("prefecture", "municipality") else NONE
     words = VALUES.get(key, {}).get(str(value))
     return words if words is not None else str(value).replace("_", "–")
 
@@ -96,7 +100,8 @@ def summarize(case: Case, card: Card, now: datetime) -> Summary:
     answers: list[tuple[str, str]] = []
     if full:
         answers = [(LABELS.get(k, k), answer_text(k, v)) for k, v in case.answers.items()
-                   if k not in HIDDEN and k != "topics" and not (k == "prefecture" and hide_prefecture)]
+                   if k not in HIDDEN and k != "topics"
+                   and not (k in ("prefecture", "municipality") and hide_prefecture)]
     def given(key: str) -> str:
         return answer_text(key, case.answers[key]) if key in case.answers else NONE
 

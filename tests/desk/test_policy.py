@@ -107,3 +107,25 @@ def test_what_a_partner_reads_of_a_case_its_cards_later_ones_and_notes_never(clo
         s = summarize(case, replace(second, via=via), t0)
         assert s.full is full and ("19" in s.age_band) is full and ("東京" in s.prefecture) is full, via
         assert s.topics and summarize(replace(case, share_consent=True), replace(second, via=via), t0).full
+
+
+def test_the_municipality_reads_in_words_and_is_hidden_with_the_prefecture(clock):
+    """The summary showed the raw code (municipality: 131016) and kept it when the person asked
+    for a partner outside their own area."""
+    from dataclasses import replace
+
+    from bot.desk.summary import summarize
+    from storage.cases import Card, Case
+
+    t0 = clock()
+    case = Case(id=1, pseudonym="p", channel="web", handle="K7-3F", status="queued", org_id="alpha",
+                candidates=("alpha",), tried=(), priority=0, urgent=False, language="ja", share_consent=False,
+                answers={"topics": ["loneliness"], "prefecture": "13", "municipality": "131016",
+                         "avoid_own_area": False},
+                risk_words=(), counselor_id=None, counselor_name=None, outcome=None, told_position=None,
+                lines_sent=False, created_at=t0, queued_at=t0, offered_at=t0, accepted_at=None, closed_at=None)
+    card = Card(id=1, case_id=1, org_id="alpha", slack_channel="", ts=None, state="open", created_at=t0)
+    shown = dict(summarize(case, card, t0).answers)
+    assert shown["市区町村 / Municipality"] == "千代田区 / Chiyoda City"
+    away = dict(summarize(replace(case, answers={**case.answers, "avoid_own_area": True}), card, t0).answers)
+    assert "市区町村 / Municipality" not in away and "都道府県 / Prefecture" not in away
