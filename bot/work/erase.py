@@ -56,15 +56,26 @@ def both(key: str) -> str:
     return texts.text(key, "both")
 
 
-def question() -> Message:
-    return Message(both("erase_ask"), choices=(Choice(YES_LABEL, "yes"), Choice(NO_LABEL, "no")))
+def said(key: str, language: str | None) -> str:
+    """In the conversation's language; both, Japanese first, when it is not known."""
+    return texts.text(key, language if language in ("ja", "en") else "both")
 
 
-def ask_state(stored: StoredSession | None, now: datetime) -> dict[str, Any]:
+def language_of(stored: StoredSession | None, inbound: Inbound) -> str | None:
+    """The conversation's language (the session's), else what the person's page or app says."""
+    language = stored.state.get("language") if stored is not None and isinstance(stored.state, dict) else None
+    return language if language in ("ja", "en") else inbound.language
+
+
+def question(language: str | None = None) -> Message:
+    return Message(said("erase_ask", language), choices=(Choice(YES_LABEL, "yes"), Choice(NO_LABEL, "no")))
+
+
+def ask_state(stored: StoredSession | None, now: datetime, language: str | None = None) -> dict[str, Any]:
     """The session while the question waits: what it interrupts, to restore on no."""
     resume = None if stored is None or lingering(stored) else stored.state
     wake = stored.wake_at.isoformat() if stored is not None and stored.wake_at and resume else None
-    return {ASKED: {"at": now.isoformat(), "resume": resume, "resume_wake": wake}}
+    return {ASKED: {"at": now.isoformat(), "resume": resume, "resume_wake": wake, "language": language}}
 
 
 def resumed(question_state: dict[str, Any]) -> tuple[dict[str, Any] | None, datetime | None]:

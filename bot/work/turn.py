@@ -50,8 +50,9 @@ class Conversation:
         if question is not None and inbound.kind == "message":
             return await self._erase_answer(work, desk, pseudonym, inbound, item, question, now)
         if erase.wants(inbound):
-            self._commit(work, pseudonym, erase.ask_state(stored, now), now + erase.ASK_FOR, (erase.question(),),
-                         inbound, item, now)
+            language = erase.language_of(stored, inbound)
+            self._commit(work, pseudonym, erase.ask_state(stored, now, language), now + erase.ASK_FOR,
+                         (erase.question(language),), inbound, item, now)
             return "erase_asked"
         session = self._session_of(stored)
 
@@ -109,14 +110,15 @@ class Conversation:
         conversation is where it was."""
         if not erase.said_yes(inbound):
             state, wake_at = erase.resumed(question)
-            self._commit(work, pseudonym, state, wake_at, (Message(erase.both("erase_kept")),), inbound, item, now)
+            kept = Message(erase.said("erase_kept", question.get("language")))
+            self._commit(work, pseudonym, state, wake_at, (kept,), inbound, item, now)
             return "erase_kept"
         await erase.erase(work, desk, pseudonym, channel=inbound.channel, now=now)
         if inbound.address:  # for the goodbye only, under a new key; erased with it (the timer)
             await work.remember_address(channel=inbound.channel, pseudonym=pseudonym,
                                         platform_user_id=inbound.address, now=now)
         self._commit(work, pseudonym, {erase.ERASED_AT: now.isoformat()}, now + erase.LINGER,
-                     (Message(erase.both("erase_done")),), inbound, item, now)
+                     (Message(erase.said("erase_done", question.get("language"))),), inbound, item, now)
         return "erased"
 
     def _flow_of(self, session: Session) -> Flow | None:

@@ -32,14 +32,14 @@ async def test_erase_on_line_asks_then_erases_everything(service):
     asked = service.line.calls[-1]
     assert asked.kind == "reply"
     question = asked.messages[-1]
-    assert "データを削除しますか" in question["text"] and "Erase your data?" in question["text"]
+    assert "データを削除しますか" in question["text"] and "Erase your data?" not in question["text"]
     labels = [item["action"]["label"] for item in question["quickReply"]["items"]]
     assert labels == ["削除する / Erase", "削除しない / Keep"]
 
     await service.send(event(text="削除する / Erase", user=USER))
     await service.settle()
     done = service.line.calls[-1]
-    assert done.kind == "reply" and "削除しました" in done.texts[0] and "erased" in done.texts[0]
+    assert done.kind == "reply" and "削除しました" in done.texts[0] and "erased" not in done.texts[0]
     assert _rows(service, pseudonym)["inbox"] == 0
 
     service.clock.advance(minutes=11)
@@ -66,3 +66,17 @@ async def test_no_keeps_everything_and_the_conversation_goes_on(service):
     after = " ".join(service.line.calls[-1].texts)
     assert "孤独・孤立" in after and "こんにちは" not in after
     assert _rows(service, pseudonym)["sessions"] == 1
+
+
+async def test_erase_speaks_the_conversations_language(service):
+    user = "U0ENGLISH000000000000000000000001"
+    for text in ("hello", "English"):
+        await service.send(event(text=text, user=user))
+        await service.settle()
+    await service.send(event(text="delete my data", user=user))
+    await service.settle()
+    question = service.line.calls[-1].messages[-1]
+    assert "Erase your data?" in question["text"] and "データを削除しますか" not in question["text"]
+    await service.send(event(text="Keep", user=user))
+    await service.settle()
+    assert service.line.calls[-1].texts[0] == "Nothing was erased. You can carry on."
