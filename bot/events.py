@@ -8,7 +8,7 @@ platform SDK.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Literal
 
@@ -32,7 +32,9 @@ class Inbound:
     language: str | None = None  # the language the person's page or app is in, when the channel says
 
     def to_bytes(self) -> bytes:
-        data = asdict(self)
+        # Every field is a plain value: a shallow dict (asdict deep-copies each one, a tenth of the
+        # webhook's time under load, bench/webhook.py with py-spy).
+        data = {name: getattr(self, name) for name in _FIELDS}
         data["occurred_at"] = self.occurred_at.isoformat()
         return json.dumps(data, ensure_ascii=False).encode()
 
@@ -41,3 +43,6 @@ class Inbound:
         data = json.loads(raw)
         data["occurred_at"] = datetime.fromisoformat(data["occurred_at"])
         return cls(**data)
+
+
+_FIELDS = tuple(f.name for f in fields(Inbound))
