@@ -14,7 +14,6 @@ token, or on the separate metrics address (bot/serving.py).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -193,7 +192,5 @@ async def metrics_view(request: web.Request) -> web.Response:
     refused = _may_see_details(request)
     if refused is not None:
         return refused
-    services = services_of(request)
-    with contextlib.suppress(Exception):
-        services.metrics.outbox_pending.set((await services.store.counts()).get("outbox_pending", 0))
-    return web.Response(body=services.metrics.render(), content_type="text/plain", charset="utf-8")
+    return web.Response(body=await services_of(request).metrics_text(), content_type="text/plain",
+                        charset="utf-8")

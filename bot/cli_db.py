@@ -21,7 +21,6 @@ from datetime import timedelta
 from typing import TypeVar
 
 from storage import Keyring, Store, erasure, migrate, open_database, open_storage
-from storage.keystore import default_path
 
 from .cli import CliError
 from .clock import utcnow
@@ -111,7 +110,7 @@ def run_current(args: argparse.Namespace) -> int:
 def run_status(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     counts = _with_store(settings, lambda store: store.counts())
-    path = settings.key_store or default_path(settings.key_file)
+    path = settings.key_store_path
     if path.exists():  # people's data keys, live and waiting to be destroyed (never created here)
         keys = Keyring.load(settings.key_file).attach(path)
         try:
@@ -142,7 +141,7 @@ def run_rotate(args: argparse.Namespace) -> int:
 def run_rewrap(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     keyring = Keyring.load(settings.key_file)
-    store = keyring.attach(settings.key_store or default_path(settings.key_file))
+    store = keyring.attach(settings.key_store_path)
     try:
         changed = store.rewrap()
     finally:

@@ -27,7 +27,6 @@ import routing
 from storage import Database, Keyring, open_database
 from storage.case_facts import CaseFacts, CaseFactsReader
 from storage.demand import DemandStore, Unmet
-from storage.keystore import default_path as default_key_store
 
 from .cli import CliError
 from .settings import Settings
@@ -36,6 +35,7 @@ from .stats.demand import DemandReport, demand_report
 from .stats.html import num, render_cases_html, render_demand_html
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -105,8 +105,8 @@ class Context:
         keyring = Keyring.load(self.settings.key_file)
         # People's data keys (a case's answers are under them); a key store that is not there is
         # not made here: values under it then read as lost, in one line.
-        store_path = self.settings.key_store or default_key_store(self.settings.key_file)
-        people = keyring.attach(store_path) if Path(store_path).exists() else None
+        store_path = self.settings.key_store_path
+        people = keyring.attach(store_path) if store_path.exists() else None
 
         async def main() -> T:
             database = await open_database(self.settings.database_url, schema="check")
@@ -160,15 +160,21 @@ def run_cases(args: argparse.Namespace) -> int:
         args.html.write_text(render_cases_html(
             report, by_hour=waiting_by_hour(facts, ctx.tz, ctx.k), weeks=weeks, weekly=weekly,
             unmet_by_prefecture=suppressed_counts(per_pref, ctx.k), timezone=ctx.tz.key), encoding="utf-8")
+    _print(args, report, _cases_json, _cases_csv, _cases_text)
+    return 0
+
+
+def _print(args: argparse.Namespace, report: R, as_json: Callable[[R], object], as_csv: Callable[[R], str],
+           as_text: Callable[[R], str]) -> None:
+    """A report as JSON, CSV or text on stdout (the HTML, if asked, is written already)."""
     if args.json:
-        print(json.dumps(_cases_json(report), ensure_ascii=False, indent=2))
+        print(json.dumps(as_json(report), ensure_ascii=False, indent=2))
     elif args.csv:
-        sys.stdout.write(_cases_csv(report))
+        sys.stdout.write(as_csv(report))
     else:
-        sys.stdout.write(_cases_text(report))
+        sys.stdout.write(as_text(report))
         if args.html is not None:
             print(f"Report written to {args.html}")
-    return 0
 
 
 def _cell_json(cell: Cell) -> dict[str, object]:
@@ -269,14 +275,7 @@ def run_demand(args: argparse.Namespace) -> int:
                            prefecture=pref)
     if args.html is not None:
         args.html.write_text(render_demand_html(report), encoding="utf-8")
-    if args.json:
-        print(json.dumps(_demand_json(report), ensure_ascii=False, indent=2))
-    elif args.csv:
-        sys.stdout.write(_demand_csv(report))
-    else:
-        sys.stdout.write(_demand_text(report))
-        if args.html is not None:
-            print(f"Report written to {args.html}")
+    _print(args, report, _demand_json, _demand_csv, _demand_text)
     return 0
 
 

@@ -64,9 +64,7 @@ def worker_app(services: Services) -> web.Application:
         return web.json_response({"status": "ok", "role": "work"})
 
     async def metrics(request: web.Request) -> web.Response:
-        with contextlib.suppress(Exception):  # the counters still answer when the database does not
-            services.metrics.outbox_pending.set((await services.store.counts()).get("outbox_pending", 0))
-        return web.Response(body=services.metrics.render(), content_type="text/plain", charset="utf-8")
+        return web.Response(body=await services.metrics_text(), content_type="text/plain", charset="utf-8")
 
     app = web.Application()
     app.router.add_get("/healthz", healthz)

@@ -105,6 +105,13 @@ class Services:
     line_api: AsyncMessagingApi | None = None
     slack: SlackParts | None = None
 
+    async def metrics_text(self) -> bytes:
+        """This process's Prometheus text, the outbox's size read now (the counters still answer
+        when the database does not): the web's /metrics and a worker's own."""
+        with contextlib.suppress(Exception):
+            self.metrics.outbox_pending.set((await self.store.counts()).get("outbox_pending", 0))
+        return self.metrics.render()
+
     # The work role's parts, for tests and tools that run both roles in one process.
     @property
     def worker(self) -> Worker:

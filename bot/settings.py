@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from storage.erasure import Retention
+from storage.keystore import default_path as default_key_store
 
 from . import SettingsError
 
@@ -152,6 +153,11 @@ class Settings:
                          addresses=timedelta(days=self.retention_address_days),
                          desk_sessions=timedelta(days=self.retention_desk_session_days),
                          audit=timedelta(days=self.retention_audit_days))
+
+    @property
+    def key_store_path(self) -> Path:
+        """Where people's data keys are: TSUNAGU_KEY_STORE, else next to the key file."""
+        return self.key_store or default_key_store(self.key_file)
 
     @property
     def line_enabled(self) -> bool:

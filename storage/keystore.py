@@ -100,13 +100,7 @@ class KeyStore:
             row = self._conn.execute("SELECT id, wrapped FROM people_keys WHERE pseudonym = ?",
                                      (pseudonym,)).fetchone()
             if row is None:
-                key_id = PREFIX + secrets.token_hex(12)
-                key = secrets.token_bytes(32)
-                wrapped = self._keyring.encrypt(key, aad=_aad(key_id))
-                # Another process may create one at the same moment: the first stays, both use it.
-                self._conn.execute(
-                    "INSERT INTO people_keys (id, pseudonym, wrapped, created_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (pseudonym) DO NOTHING", (key_id, pseudonym, wrapped, _now()))
+                self._insert_new(pseudonym)
                 row = self._conn.execute("SELECT id, wrapped FROM people_keys WHERE pseudonym = ?",
                                          (pseudonym,)).fetchone()
             return row[0], self._unwrap(row[0], row[1])
@@ -118,15 +112,20 @@ class KeyStore:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 for pseudonym in pseudonyms:
-                    key_id = PREFIX + secrets.token_hex(12)
-                    wrapped = self._keyring.encrypt(secrets.token_bytes(32), aad=_aad(key_id))
-                    self._conn.execute(
-                        "INSERT INTO people_keys (id, pseudonym, wrapped, created_at) VALUES (?, ?, ?, ?) "
-                        "ON CONFLICT (pseudonym) DO NOTHING", (key_id, pseudonym, wrapped, _now()))
+                    self._insert_new(pseudonym)
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+
+    def _insert_new(self, pseudonym: str) -> None:
+        """A new data key for `pseudonym` (the caller holds the lock). Another process may create
+        one at the same moment: the first stays, both use it."""
+        key_id = PREFIX + secrets.token_hex(12)
+        wrapped = self._keyring.encrypt(secrets.token_bytes(32), aad=_aad(key_id))
+        self._conn.execute(
+            "INSERT INTO people_keys (id, pseudonym, wrapped, created_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (pseudonym) DO NOTHING", (key_id, pseudonym, wrapped, _now()))
 
     def has(self, pseudonym: str) -> bool:
         with self._lock:

@@ -52,10 +52,6 @@ def lingering(stored: StoredSession | None) -> bool:
     return stored is not None and ERASED_AT in stored.state
 
 
-def both(key: str) -> str:
-    return texts.text(key, "both")
-
-
 def said(key: str, language: str | None) -> str:
     """In the conversation's language; both, Japanese first, when it is not known."""
     return texts.text(key, language if language in ("ja", "en") else "both")
