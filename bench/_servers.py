@@ -120,7 +120,7 @@ async def running(kind: str, *, line_url: str, workdir: Path, database_url: str 
 
 
 @contextlib.asynccontextmanager
-async def temporary_postgres(base_url: str) -> AsyncIterator[str]:
+async def temporary_postgres(base_url: str, *, prefix: str = "tsunagu_bench_") -> AsyncIterator[str]:
     """A PostgreSQL database of its own beside `base_url`'s, at the schema's head; dropped after."""
     import asyncpg
     from sqlalchemy.engine import make_url
@@ -128,7 +128,7 @@ async def temporary_postgres(base_url: str) -> AsyncIterator[str]:
     from storage import migrate
 
     base = make_url(base_url)
-    name = f"tsunagu_bench_{uuid.uuid4().hex[:8]}"
+    name = f"{prefix}{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(host=base.host, port=base.port or 5432, user=base.username,
                                   password=base.password, database=base.database)
     await admin.execute(f'CREATE DATABASE "{name}"')

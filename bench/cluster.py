@@ -31,7 +31,15 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._servers import POSTGRES, SECRET, free_port, line_body, sign, temporary_postgres  # noqa: E402
+from bench._servers import (  # noqa: E402
+    POSTGRES,
+    SECRET,
+    free_port,
+    line_body,
+    sign,
+    temporary_postgres,
+    wait_ready,
+)
 from bench.e2e import expected_script  # noqa: E402
 from tests.fakes.line_api import Call, FakeLine  # noqa: E402
 
@@ -66,18 +74,8 @@ class Cluster:
                                              stderr=subprocess.DEVNULL))
 
     async def ready(self) -> None:
-        async with aiohttp.ClientSession() as session:
-            for port, _ in self.web:
-                for _ in range(300):
-                    try:
-                        async with session.get(f"http://127.0.0.1:{port}/healthz") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    await asyncio.sleep(0.1)
-                else:
-                    raise RuntimeError(f"instance on {port} did not start")
+        for port, proc in self.web:
+            await wait_ready(port, proc)
 
     def kill_web(self, index: int) -> int:
         port, proc = self.web.pop(index)

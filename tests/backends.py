@@ -147,17 +147,7 @@ async def pg_database() -> AsyncIterator[str]:
     problem = await _postgres_problem()
     if problem:
         pytest.skip(problem)
-    from storage import migrate
+    from bench._servers import temporary_postgres
 
-    name = f"tsunagu_t_{uuid.uuid4().hex[:12]}"
-    u = make_url(PG_URL)
-    admin = await asyncpg.connect(host=u.host, port=u.port or 5432, user=u.username, password=u.password,
-                                  database=u.database)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = u.set(database=name).render_as_string(hide_password=False)
-    try:
-        await migrate.upgrade(url)
+    async with temporary_postgres(PG_URL, prefix="tsunagu_t_") as url:
         yield url
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

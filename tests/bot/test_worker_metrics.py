@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import urllib.request
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from bench._servers import free_port
 from bot.app import SERVICES
 from bot.cli_work import worker_app
 from tests.bot.conftest import event
@@ -33,14 +33,8 @@ async def test_the_worker_app_serves_what_the_worker_counted(service):
         await client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_tsunagu_work_listens_where_it_is_told_and_stops_on_sigterm(tmp_path):
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, TSUNAGU_DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 't.db'}",
                TSUNAGU_KEY_FILE=str(tmp_path / "t.key"), TSUNAGU_WORKER_METRICS_LISTEN=f"127.0.0.1:{port}")
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "work"], env=env, stdout=subprocess.PIPE,

@@ -12,15 +12,11 @@ give (a fresh start would greet them again). On SQLite, and on PostgreSQL with p
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,8 +27,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench._servers import free_port, wait_ready
 from flows import load_bundled
 from flows.engine import Input, resume, start
+from tests.bot.conftest import sign
 from tests.deploy import checks
 from tests.fakes.line_api import FakeLine
 
@@ -71,12 +69,6 @@ def expected_replies() -> list[list[str]]:
     return said
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Service:
     """`tsunagu serve` (with its worker) in a process of its own, on the given settings."""
 
@@ -88,18 +80,7 @@ class Service:
         self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(self.port)],
                                      env={**os.environ, **self.env, "PYTHONPATH": str(ROOT)}, cwd=self.cwd,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        async with aiohttp.ClientSession() as session:
-            for _ in range(300):
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"serve exited: {self.proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
-                try:
-                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as r:
-                        if r.status == 200:
-                            return
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("serve did not become healthy")
+        await wait_ready(self.port, self.proc)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -114,7 +95,7 @@ class Service:
                  "deliveryContext": {"isRedelivery": False}, "replyToken": token,
                  "message": {"id": f"m{n}", "type": "text", "quoteToken": "q", "text": ANSWERS[n]}}
         body = json.dumps({"destination": "Udrill", "events": [event]}, ensure_ascii=False).encode()
-        signature = base64.b64encode(hmac.new(SECRET.encode(), body, hashlib.sha256).digest()).decode()
+        signature = sign(body, SECRET)
         async with aiohttp.ClientSession() as session:
             async with session.post(f"http://127.0.0.1:{self.port}/webhooks/line", data=body,
                                     headers={"X-Line-Signature": signature}) as r:
