@@ -103,7 +103,9 @@ class Keyring:
         if self._people is None:
             return
         store = self._people
-        missing = {p for p in people if p and not store.has(p)}
+        # Who this process has not seen with a key goes to the thread: its INSERT keeps a key that
+        # exists, and the event loop never waits for the store's lock (held through a write's sync).
+        missing = {p for p in people if p and not store.known(p)}
         if not missing:
             return
         loop = asyncio.get_running_loop()

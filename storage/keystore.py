@@ -28,7 +28,7 @@ import secrets
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
@@ -48,6 +48,7 @@ class Wrapper(Protocol):
 
 PREFIX = "p-"  # ids of people's keys; the key file's ids start with "k"
 _CACHE = 4096  # unwrapped keys kept in memory, by id (least recently used go first)
+_KNOWN = 100_000  # pseudonyms remembered as having a key; past that the memory starts again
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS people_keys (
@@ -72,6 +73,7 @@ class KeyStore:
         self._keyring = keyring
         self._lock = threading.Lock()
         self._cache: OrderedDict[str, bytes] = OrderedDict()
+        self._known: set[str] = set()  # people whose key this process made or read (see `known`)
         self.created = self.path == ":memory:" or _create_private(Path(self.path))
         try:
             self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
@@ -103,9 +105,10 @@ class KeyStore:
                 self._insert_new(pseudonym)
                 row = self._conn.execute("SELECT id, wrapped FROM people_keys WHERE pseudonym = ?",
                                          (pseudonym,)).fetchone()
+            self._seen(pseudonym)
             return row[0], self._unwrap(row[0], row[1])
 
-    def create_many(self, pseudonyms: Iterable[str]) -> None:
+    def create_many(self, pseudonyms: Collection[str]) -> None:
         """Data keys for these people, those who have none, in one transaction: one sync to disk
         for the lot (the webhook's group commit hands over every new person of a batch at once)."""
         with self._lock:
@@ -117,6 +120,8 @@ class KeyStore:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            for pseudonym in pseudonyms:
+                self._seen(pseudonym)
 
     def _insert_new(self, pseudonym: str) -> None:
         """A new data key for `pseudonym` (the caller holds the lock). Another process may create
@@ -126,6 +131,16 @@ class KeyStore:
         self._conn.execute(
             "INSERT INTO people_keys (id, pseudonym, wrapped, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (pseudonym) DO NOTHING", (key_id, pseudonym, wrapped, _now()))
+
+    def known(self, pseudonym: str) -> bool:
+        """Whether this process has seen the person's key, without the lock or the file: a hint
+        for the event loop (a key another process doomed since is made again by `key_for`)."""
+        return pseudonym in self._known
+
+    def _seen(self, pseudonym: str) -> None:
+        if len(self._known) >= _KNOWN:
+            self._known.clear()
+        self._known.add(pseudonym)
 
     def has(self, pseudonym: str) -> bool:
         with self._lock:
@@ -157,6 +172,7 @@ class KeyStore:
         """Detach the person's key from them, to be destroyed by `destroy_doomed`; their next
         value gets a new key. Returns 1 if they had a key, else 0."""
         with self._lock:
+            self._known.discard(pseudonym)
             cursor = self._conn.execute(
                 "UPDATE people_keys SET pseudonym = NULL, doomed_at = ? WHERE pseudonym = ?",
                 (_now(), pseudonym))
@@ -175,6 +191,7 @@ class KeyStore:
         doomed = {}
         with self._lock:
             for p in pseudonyms:
+                self._known.discard(p)
                 row = self._conn.execute("SELECT id FROM people_keys WHERE pseudonym = ?", (p,)).fetchone()
                 if row is not None:
                     self._conn.execute("UPDATE people_keys SET pseudonym = NULL, doomed_at = ? WHERE id = ?",

@@ -154,3 +154,20 @@ async def test_new_peoples_keys_made_at_once_share_one_write(tmp_path: Path) -> 
     await keyring.prepare(["person-1"])  # nothing new: no write
     assert sum(writes) == 200
     store.close()
+
+
+async def test_prepare_keeps_a_key_another_process_made_and_remakes_a_doomed_one(tmp_path: Path) -> None:
+    """The event loop asks only this process's memory; the thread's INSERT keeps existing keys."""
+    path = tmp_path / "k.keystore"
+    keyring = Keyring.generate()
+    other = keyring.attach(path)
+    made_elsewhere = other.key_for("person-a")
+    here = keyring.attach(path)  # as another process would open it: it has seen nobody yet
+    assert not here.known("person-a")
+    await keyring.prepare(["person-a"])
+    assert here.key_for("person-a") == made_elsewhere and here.known("person-a")
+    assert here.doom("person-a") == 1 and not here.known("person-a")
+    await keyring.prepare(["person-a"])
+    assert here.key_for("person-a")[0] != made_elsewhere[0]
+    here.close()
+    other.close()
